@@ -2,13 +2,15 @@
 PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
-STAMP   := $(VENV)/.installed
+# The stamp's name carries a hash of what the install depends on: nbdev-export rewrites pyproject.toml's mtime, not its content.
+STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 
 .PHONY: setup demo test export-check nbtest pytest clean-venv
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP):
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 setup: $(STAMP)
