@@ -46,10 +46,11 @@ def fit_best(learn:Learner, # A Learner from `xray_learner`
              patience:int=None, # Stop early after this many epochs without improvement (default: never)
              **kwargs, # Passed on to `fit_one_cycle`
             ) -> Learner:
-    "Train with the one-cycle schedule and keep the epoch with the best validation `monitor`"
+    "Train with the one-cycle schedule and keep the epoch with the best validation `monitor`; `learn.history` keeps the per-epoch table"
     cbs = [SaveModelCallback(monitor=monitor, fname='best')]
     if patience: cbs.append(EarlyStoppingCallback(monitor=monitor, patience=patience))
     learn.fit_one_cycle(epochs, lr, cbs=cbs, **kwargs)
+    learn.history = pd.DataFrame([list(map(float, v)) for v in learn.recorder.values], columns=learn.recorder.metric_names[1:-1])
     return learn
 
 # %% ../nbs/05_train.ipynb #eafbf9ca
