@@ -23,8 +23,8 @@ __all__ = ['DEFAULT_CONFIG', 'sample_train', 'run_config', 'compare', 'plot_comp
 # %% ../nbs/06_compare.ipynb #2ca6799b
 DEFAULT_CONFIG = dict(arch='cnn', task='binary', size=28, channels=1, bs=128, oversample=True, epochs=10, lr=3e-3,
                       class_weights=False, seed=42)
-_DATA_KEYS = ('task', 'size', 'channels', 'bs', 'oversample', 'seed', 'presize')
-_TRAIN_KEYS = ('epochs', 'lr', 'class_weights', 'arch')
+_DATA_KEYS = ('task', 'size', 'channels', 'bs', 'oversample', 'seed', 'presize', 'stats')
+_TRAIN_KEYS = ('epochs', 'lr', 'class_weights', 'arch', 'pretrained', 'strategy', 'n_unfreeze')
 
 def sample_train(df:pd.DataFrame, # A manifest
                  n:int=None, # Training rows to keep (default: all)
@@ -45,16 +45,17 @@ def run_config(df:pd.DataFrame, # A manifest
               ):
     "Train one configuration; its validation metrics, parameter count, seconds and images per second"
     cfg = {**DEFAULT_CONFIG, **(cfg or {})}
-    dls = xray_dls(df, presize=cfg.get('presize', False), **{k: cfg[k] for k in _DATA_KEYS if k in cfg and k != 'presize'})
+    dls = xray_dls(df, **{'presize': False, **{k: cfg[k] for k in _DATA_KEYS if k in cfg}})
     model_kw = {k: v for k, v in cfg.items() if k not in _DATA_KEYS + _TRAIN_KEYS}
-    learn = xray_learner(dls, cfg['arch'], class_weights=cfg['class_weights'], **model_kw)
+    learn = xray_learner(dls, cfg['arch'], class_weights=cfg['class_weights'], pretrained=cfg.get('pretrained', False), **model_kw)
+    lr = set_strategy(learn, cfg['strategy'], cfg.get('n_unfreeze', 5), cfg['lr']) if cfg.get('strategy') else cfg['lr']
     t0 = time.time()
-    with learn.no_bar(), learn.no_logging(): fit_best(learn, cfg['epochs'], cfg['lr'])
+    with learn.no_bar(), learn.no_logging(): fit_best(learn, cfg['epochs'], lr)
     secs = time.time() - t0
     dl = dls.valid if eval_split is None else test_dl(dls, df, eval_split)
     m = evaluate(learn, dl)
     res = {k: m[k] for k in ('accuracy', 'balanced_accuracy', 'roc_auc', 'f1', 'precision', 'recall')}
-    res |= dict(params=sum(p.numel() for p in learn.model.parameters()), train_seconds=secs,
+    res |= dict(params=sum(p.numel() for p in learn.model.parameters()), trainable=trainable_params(learn.model), train_seconds=secs,
                 images_per_second=cfg['epochs'] * len(dls.train_ds) / secs)
     return (res, learn) if learner else res
 
@@ -79,7 +80,7 @@ def plot_compare(res:pd.DataFrame, metrics=('accuracy', 'balanced_accuracy', 'ro
     axs[1].tick_params(axis='x', rotation=30)
     return axs
 
-# %% ../nbs/06_compare.ipynb #36bb25c4
+# %% ../nbs/06_compare.ipynb #267b9fb2
 def sweep(df:pd.DataFrame, configs:list, # Configurations to run (each merged over `base`)
           base:dict=None, # Shared settings
          ) -> pd.DataFrame:

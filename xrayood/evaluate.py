@@ -101,8 +101,10 @@ def grad_cam(learn:Learner, # A trained Learner (CNN)
              cls:int=None, # Class to explain (default: each image's predicted class)
             ) -> Tensor:
     "Grad-CAM heatmaps (batch, h, w) at input resolution, scaled to 0–1 per image"
+    import warnings
     m = learn.model.eval()
-    with hook_output(cam_layer(m)) as ha, hook_output(cam_layer(m), grad=True) as hg:
+    with warnings.catch_warnings(), hook_output(cam_layer(m)) as ha, hook_output(cam_layer(m), grad=True) as hg:
+        warnings.simplefilter('ignore', FutureWarning)  # fastai's gradient hook is a module backward hook; we read grad_output only
         out = m(x)
         c = out.argmax(1) if cls is None else torch.full((len(x),), cls, device=out.device)
         out.gather(1, c[:, None]).sum().backward()

@@ -70,7 +70,7 @@ def set_strategy(learn:Learner, # A Learner from `xray_learner`
     if strategy == 'full': learn.unfreeze(); return slice(lr/100, lr)
     raise ValueError(f"strategy must be 'head', 'last_n' or 'full', not {strategy!r}")
 
-# %% ../nbs/05_train.ipynb #057ac341
+# %% ../nbs/05_train.ipynb #2ee75e75
 def evaluate(learn:Learner, # A trained Learner
              dl, # A labelled DataLoader, e.g. `test_dl(dls, df)` or `dls.valid`
              threshold:float=0.5, # Binary task: predict PNEUMONIA when its probability is at least this
@@ -99,7 +99,7 @@ def plot_confusion(m:dict, # Metrics from `evaluate`
     ax.set(xlabel='predicted', ylabel='actual', title=title or f"accuracy {m['accuracy']:.3f} · AUC {m['roc_auc']:.3f}")
     return ax
 
-# %% ../nbs/05_train.ipynb #2e485624
+# %% ../nbs/05_train.ipynb #e0d4eddd
 def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png` and `model.pkl`
          epochs:int=10, # Training epochs
          arch:str='cnn', # Architecture (see `create_model`)
