@@ -45,7 +45,7 @@ def run_config(df:pd.DataFrame, # A manifest
               ):
     "Train one configuration; its validation metrics, parameter count, seconds and images per second"
     cfg = {**DEFAULT_CONFIG, **(cfg or {})}
-    dls = xray_dls(df, **{'presize': False, **{k: cfg[k] for k in _DATA_KEYS if k in cfg}})
+    dls = xray_dls(df, **{k: cfg[k] for k in _DATA_KEYS if k in cfg})
     model_kw = {k: v for k, v in cfg.items() if k not in _DATA_KEYS + _TRAIN_KEYS}
     learn = xray_learner(dls, cfg['arch'], class_weights=cfg['class_weights'], pretrained=cfg.get('pretrained', False), **model_kw)
     lr = set_strategy(learn, cfg['strategy'], cfg.get('n_unfreeze', 5), cfg['lr']) if cfg.get('strategy') else cfg['lr']

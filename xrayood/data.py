@@ -207,7 +207,7 @@ def medmnist_manifest(npz=None, # A MedMNIST PneumoniaMNIST `.npz` (any size); d
 
 def load_image(row) -> Image.Image:
     "The 8-bit grayscale image of a manifest row, from a file or a MedMNIST array"
-    if pd.isna(row['idx']): return read_xray(row['path'])
+    if pd.isna(row.get('idx')): return read_xray(row['path'])
     return Image.fromarray(_npz(row['path'])[f"{row['split']}_images"][int(row['idx'])])
 
 # %% ../nbs/01_data.ipynb #444b041e

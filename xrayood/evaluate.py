@@ -24,7 +24,7 @@ def predict_dl(learn:Learner, # A trained Learner
                dl, # A labelled DataLoader
               ) -> tuple:
     "Class probabilities and integer targets on `dl`, as numpy arrays"
-    probs, y = learn.get_preds(dl=dl)
+    with learn.no_bar(): probs, y = learn.get_preds(dl=dl)
     return probs.numpy(), y.numpy()
 
 def report(learn:Learner, dl, threshold:float=0.5) -> pd.DataFrame:
@@ -35,7 +35,7 @@ def report(learn:Learner, dl, threshold:float=0.5) -> pd.DataFrame:
                                   output_dict=True, zero_division=0)
     return pd.DataFrame(r).T
 
-# %% ../nbs/07_evaluate.ipynb #20280646
+# %% ../nbs/07_evaluate.ipynb #8b93cc7b
 def plot_curves(probs:np.ndarray, # Class probabilities (n, classes)
                 y:np.ndarray, # Integer targets
                 classes:list, # Class names
@@ -55,7 +55,7 @@ def plot_curves(probs:np.ndarray, # Class probabilities (n, classes)
     for ax in axs: ax.legend(loc='lower right' if ax is axs[0] else 'lower left')
     return axs
 
-# %% ../nbs/07_evaluate.ipynb #61b7c4f5
+# %% ../nbs/07_evaluate.ipynb #8b9d0264
 def plot_history(learn:Learner, figsize=(10, 3.5)):
     "Training and validation loss, and the validation metrics, per epoch (from `learn.history`, set by `fit_best`)"
     h = learn.history
@@ -65,7 +65,7 @@ def plot_history(learn:Learner, figsize=(10, 3.5)):
     h[names[2:]].plot(ax=axs[1], marker='o', title='validation metrics'); axs[1].set_xlabel('epoch')
     return h
 
-# %% ../nbs/07_evaluate.ipynb #df685674
+# %% ../nbs/07_evaluate.ipynb #c9825e4b
 def confident(probs:np.ndarray, y:np.ndarray, k:int=6) -> dict:
     "Indices of the `k` most confident right and wrong predictions"
     pred, conf = probs.argmax(1), probs.max(1)
@@ -88,7 +88,7 @@ def plot_confident(learn:Learner, dl, # A labelled DataLoader over manifest rows
                          color='green' if key == 'right' else 'red')
     return idx
 
-# %% ../nbs/07_evaluate.ipynb #5df0d317
+# %% ../nbs/07_evaluate.ipynb #202f30a7
 def cam_layer(model:nn.Module) -> nn.Module:
     "The module whose output is the last spatial feature map of `model`"
     if isinstance(model, XrayCNN): return list(model.children())[2]
@@ -128,7 +128,7 @@ def plot_cam(learn:Learner, dl, n:int=6):
         ax.set_title(f'{learn.dls.vocab[p[i].argmax()]} {p[i].max():.2f}\ntrue {learn.dls.vocab[y[i]]}', fontsize=9)
     return cams
 
-# %% ../nbs/07_evaluate.ipynb #d821208c
+# %% ../nbs/07_evaluate.ipynb #7369b62a
 def operating_point(y:np.ndarray, # Binary targets (1 = positive class)
                     p:np.ndarray, # Probability of the positive class
                     min_precision:float=0.9, # Required precision

@@ -53,7 +53,7 @@ def xray_tfms(size:int, # Final (square) image size
     if stats is None: stats = imagenet_stats if channels == 3 else ([0.449], [0.226])
     kw = dict(do_flip=False, max_rotate=10., max_zoom=1.1, max_lighting=0.2, max_warp=0., p_lighting=0.75,
               min_scale=0.85) | kwargs
-    tfms = aug_transforms(size=size, **kw) if aug else [Resize(size, method=ResizeMethod.Squish)]
+    tfms = aug_transforms(size=size, **kw) if aug else [RandomResizedCropGPU(size, min_scale=1., ratio=(1., 1.))]  # whole image, resized
     return [*tfms, Normalize.from_stats(*stats)]
 
 # %% ../nbs/02_loaders.ipynb #2a898006
@@ -71,7 +71,7 @@ def label_col(task:str) -> str:
 def xray_dls(df:pd.DataFrame, # A manifest (`kaggle_manifest`, `medmnist_manifest`, `load_manifest`)
              task:str='binary', # `'binary'` (NORMAL/PNEUMONIA) or `'3class'` (NORMAL/BACTERIA/VIRUS)
              size:int=224, # Final image size
-             presize:int=None, # Size items are resized to before batch augmentation (default: 1.15 × `size`; `False`: no item resize, when all images share one size)
+             presize:int=None, # Size items are resized to before batch augmentation (default: none for MedMNIST arrays, which share one size, else 1.15 × `size`; `False`: none)
              channels:int=3, # 1 (one-channel models) or 3 (gray repeated, for ImageNet models)
              bs:int=64, # Batch size
              oversample:bool=False, # Draw training images with weights 1/(class count)?
@@ -90,11 +90,12 @@ def xray_dls(df:pd.DataFrame, # A manifest (`kaggle_manifest`, `medmnist_manifes
     if df[ycol].isna().any(): raise ValueError(f"{df[ycol].isna().sum()} rows have no {ycol!r}: task {task!r} needs it "
                                                "(PneumoniaMNIST has no bacteria/virus labels; use task='binary')")
     if not df.is_valid.any(): raise ValueError(f'No rows in validation split {valid_split!r}')
+    if presize is None: presize = False if 'idx' in df and df['idx'].notna().all() else round(size*1.15)
     set_seed(seed)
     vocab = LABELS if task == 'binary' else LABELS3
     dblock = DataBlock(blocks=(XrayBlock(channels), CategoryBlock(vocab=vocab, sort=False)), get_x=noop, get_y=ColReader(ycol),
                        splitter=ColSplitter('is_valid'),
-                       item_tfms=None if presize is False else Resize(ifnone(presize, round(size*1.15)), method=ResizeMethod.Squish),
+                       item_tfms=None if presize is False else Resize(presize, method=ResizeMethod.Squish),
                        batch_tfms=xray_tfms(size, aug=aug, channels=channels, **kwargs))
     kw = dict(bs=bs, num_workers=num_workers, device=device)
     if not oversample: return dblock.dataloaders(df, **kw)

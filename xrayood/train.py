@@ -76,7 +76,7 @@ def evaluate(learn:Learner, # A trained Learner
              threshold:float=0.5, # Binary task: predict PNEUMONIA when its probability is at least this
             ) -> dict:
     "Accuracy, balanced accuracy, ROC AUC, F1, precision, recall and confusion matrix on `dl`"
-    probs, y = learn.get_preds(dl=dl)
+    with learn.no_bar(): probs, y = learn.get_preds(dl=dl)
     probs, y = probs.numpy(), y.numpy()
     binary = probs.shape[1] == 2
     pred = (probs[:, 1] >= threshold).astype(int) if binary else probs.argmax(1)
@@ -90,13 +90,14 @@ def evaluate(learn:Learner, # A trained Learner
                 confusion=skm.confusion_matrix(y, pred, labels=labels).tolist(), classes=list(learn.dls.vocab))
 
 def plot_confusion(m:dict, # Metrics from `evaluate`
-                   title:str='', ax=None):
-    "Seaborn heatmap of the confusion matrix in `m`"
+                   title:str='', # Prefix of the title (e.g. the split's name)
+                   ax=None):
+    "Seaborn heatmap of the confusion matrix in `m`, titled with its accuracy and AUC"
     import seaborn as sns
     cm = np.array(m['confusion'])
     ax = sns.heatmap(cm, annot=True, fmt='d', cmap='Blues', cbar=False, xticklabels=m['classes'],
                      yticklabels=m['classes'], ax=ax)
-    ax.set(xlabel='predicted', ylabel='actual', title=title or f"accuracy {m['accuracy']:.3f} · AUC {m['roc_auc']:.3f}")
+    ax.set(xlabel='predicted', ylabel='actual', title=f"{title + ': ' if title else ''}accuracy {m['accuracy']:.3f} · AUC {m['roc_auc']:.3f}")
     return ax
 
 # %% ../nbs/05_train.ipynb #e0d4eddd
@@ -120,7 +121,7 @@ def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png` and
     res = dict(data=str(df.path.iloc[0]), arch=arch, size=size, epochs=epochs, seed=seed,
                val=evaluate(learn, dls.valid), test=evaluate(learn, test_dl(dls, df)),
                train_seconds=round(train_secs, 1), threads=torch.get_num_threads())
-    plot_confusion(res['test'], title=f"test: accuracy {res['test']['accuracy']:.3f} · AUC {res['test']['roc_auc']:.3f}")
+    plot_confusion(res['test'], 'test')
     plt.savefig(out/'confusion.png', dpi=120, bbox_inches='tight'); plt.close()
     learn.export(out.absolute()/'model.pkl')
     res['total_seconds'] = round(time.time() - t0, 1)
