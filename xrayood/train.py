@@ -100,7 +100,7 @@ def plot_confusion(m:dict, # Metrics from `evaluate`
     ax.set(xlabel='predicted', ylabel='actual', title=f"{title + ': ' if title else ''}accuracy {m['accuracy']:.3f} · AUC {m['roc_auc']:.3f}")
     return ax
 
-# %% ../nbs/05_train.ipynb #e0d4eddd
+# %% ../nbs/05_train.ipynb #5277711c
 def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png` and `model.pkl`
          epochs:int=10, # Training epochs
          arch:str='cnn', # Architecture (see `create_model`)
