@@ -75,7 +75,8 @@ def plot_compare(res:pd.DataFrame, metrics=('accuracy', 'balanced_accuracy', 'ro
     import seaborn as sns
     _, axs = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw=dict(width_ratios=[3, 1]))
     long = res[list(metrics)].reset_index().melt(id_vars='arch', var_name='metric', value_name='value')
-    sns.barplot(long, x='metric', y='value', hue='arch', ax=axs[0]).set(ylim=(0, 1), title='validation')
+    sns.barplot(long, x='metric', y='value', hue='arch', ax=axs[0]).set(ylim=(0, 1.2), title='validation')
+    axs[0].legend(loc='upper center', ncol=len(res), fontsize=8)   # above the bars (all ≤ 1)
     sns.barplot(res.reset_index(), x='arch', y='images_per_second', ax=axs[1]).set(title='training images / s')
     axs[1].tick_params(axis='x', rotation=30)
     return axs
