@@ -12,7 +12,7 @@ from fastai.layers import ConvLayer
 
 # %% auto #0
 __all__ = ['MODEL_NAMES', 'conv_block', 'XrayCNN', 'EmbeddingHead', 'lite0_state_dict', 'timm_name', 'create_model',
-           'param_groups', 'param_groups_body', 'n_blocks']
+           'param_groups', 'n_blocks']
 
 # %% ../nbs/04_models.ipynb #41393fb6
 def conv_block(ni:int, # Input channels
@@ -117,14 +117,9 @@ def param_groups(model:nn.Module) -> list:
         ms = list(model.children())
         return [list(m.parameters()) for m in ms[:3]] + [[p for m in ms[3:] for p in m.parameters()]]
     if isinstance(model, EmbeddingHead):
-        return param_groups_body(model.body) + [list(model.embed.parameters()) + list(model.head.parameters())]
+        return param_groups(model.body) + [list(model.embed.parameters()) + list(model.head.parameters())]
     if hasattr(model, 'group_matcher'): return [g for g in _groups_by_name(model, model.group_matcher(coarse=True)) if g]
     return [list(model.parameters())]
-
-def param_groups_body(body:nn.Module) -> list:
-    "`param_groups` of a backbone whose classifier was removed (its last, head group is dropped if empty)"
-    gs = param_groups(body)
-    return gs if all(len(g) for g in gs) else [g for g in gs if g]
 
 def n_blocks(model:nn.Module) -> int:
     "Number of blocks between stem and head in `param_groups(model)`"
