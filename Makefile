@@ -21,8 +21,9 @@ demo: setup
 export-check: setup
 	PATH=$(abspath $(BIN)):$$PATH tools/check-export
 
+# Two notebooks at a time on two cores: one torch thread each (two threads each oversubscribe the cores and crawl).
 nbtest: setup
-	$(BIN)/nbdev-test --n-workers 2 --timing
+	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers 2 --timing
 
 pytest: setup
 	$(BIN)/python -m pytest -q tests

@@ -1,4 +1,4 @@
-"""The `xrayood` command: `xrayood demo` trains and evaluates the first model on the bundled data.
+"""The `xrayood` command: `xrayood demo` trains and evaluates the first model on the bundled data; `xrayood predict` labels images or refuses them as out of classes, one JSON line each.
 
 Docs: https://xrayood.github.io/xrayood/cli.html.md"""
 
@@ -10,7 +10,7 @@ import argparse, json, sys, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['parser', 'main']
+__all__ = ['image_files', 'predict_lines', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #4d073bf4
 def _demo(a):
@@ -18,7 +18,48 @@ def _demo(a):
     res = demo(a.out, epochs=a.epochs, arch=a.arch, size=a.size, bs=a.bs, lr=a.lr, npz=a.npz, seed=a.seed)
     t = res['test']
     print(f"test accuracy {t['accuracy']:.4f} · ROC AUC {t['roc_auc']:.4f} · balanced accuracy {t['balanced_accuracy']:.4f} "
-          f"({res['total_seconds']:.0f} s). Wrote {Path(a.out)/'metrics.json'}, confusion.png, model.pkl")
+          f"({res['total_seconds']:.0f} s). Wrote {Path(a.out)/'metrics.json'}, confusion.png, model.pkl, gated.pkl")
+
+def image_files(paths) -> list:
+    "Image files named in `paths`, folders expanded recursively (in sorted order)"
+    from fastai.data.transforms import get_image_files
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir(): out += sorted(get_image_files(p))
+        elif p.exists(): out.append(p)
+        else: raise FileNotFoundError(f'No such file or folder: {p}')
+    return out
+
+def _jsonable(v): return None if isinstance(v, float) and v != v else v
+
+def predict_lines(gate, # A `GatedPredictor` (see `load_gate`)
+                  paths, # Image files and folders
+                  bs:int=64, # Batch size
+                 ):
+    "One dict per image: path, label, probabilities, OOD score and out-of-classes flag; or path and the reason it cannot be read"
+    from xrayood.data import check_image
+    files = image_files(paths)
+    if not files: raise ValueError(f'No image files in {" ".join(map(str, paths))}')
+    why = {f: check_image(f) for f in files}
+    good = [f for f in files if why[f] is None]
+    gate.bs = bs
+    res = gate.predict(good) if good else None
+    rows = {} if res is None else dict(zip(good, res.to_dict('records')))
+    for f in files:
+        if why[f] is not None: yield dict(path=str(f), error=why[f]); continue
+        r = rows[f]
+        yield dict(path=str(f), label=r['label'], probabilities={c: round(float(r[c]), 6) for c in gate.vocab},
+                   ood_score=_jsonable(float(r['ood_score'])), out_of_classes=bool(r['out_of_classes']))
+
+def _predict(a):
+    from xrayood.gate import load_gate
+    gate = load_gate(a.model)
+    n = bad = 0
+    for d in predict_lines(gate, a.images, bs=a.bs):
+        print(json.dumps(d), flush=True)
+        n += 1; bad += 'error' in d
+    if bad: print(f'xrayood predict: {bad} of {n} files could not be read (see their "error")', file=sys.stderr)
+    if bad == n: sys.exit(2)
 
 def parser() -> argparse.ArgumentParser:
     "The `xrayood` argument parser"
@@ -36,6 +77,15 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument('--npz', default=None, help='a PneumoniaMNIST .npz (default: the bundled 28x28 copy)')
     d.add_argument('--seed', type=int, default=42, help='random seed (default: %(default)s)')
     d.set_defaults(func=_demo)
+    q = sub.add_parser('predict', help='label images, or refuse them as out of classes (one JSON line per image)',
+                       description='Predict with a model exported by xrayood (gated.pkl: classifier + OOD gate) or by '
+                                   'fastai (model.pkl: no gate). Prints one JSON line per image: path, label, '
+                                   'probabilities (all zero when out of classes), ood_score, out_of_classes; '
+                                   'unreadable files get a line with their "error".')
+    q.add_argument('model', help='gated.pkl or model.pkl (e.g. from `xrayood demo`)')
+    q.add_argument('images', nargs='+', help='image files and/or folders (searched recursively)')
+    q.add_argument('--bs', type=int, default=64, help='batch size (default: %(default)s)')
+    q.set_defaults(func=_predict)
     return p
 
 def main(argv=None):
@@ -47,5 +97,5 @@ def main(argv=None):
         print(f'xrayood {a.cmd}: error: {e}', file=sys.stderr)
         sys.exit(2)
 
-# %% ../nbs/90_cli.ipynb #c31e81e0
+# %% ../nbs/90_cli.ipynb #5446abe4
 if __name__ == '__main__': main()

