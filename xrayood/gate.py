@@ -38,12 +38,12 @@ class GatedPredictor:
 
     def _run(self, items, progress=False):
         "Logits of the classifier and the detector's input for `items`"
-        _, lg = embed(self.learn, items, bs=self.bs, logits=True, cache=False, progress=progress)
+        f, lg = embed(self.learn, items, bs=self.bs, logits=True, cache=False, progress=progress)  # one pass: features and logits
         d = self.detector
         if d is None: x = None
         elif d.uses == 'images': x = items
         elif d.uses == 'logits': x = lg
-        elif self.feature_model is None: x = embed(self.learn, items, bs=self.bs, cache=False, progress=False)
+        elif self.feature_model is None: x = f
         else: x = embed(self.feature_model, items, size=self.size, bs=self.bs, cache=False, progress=False)
         return lg, x
 

@@ -13,8 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from .data import *
 
 # %% auto #0
-__all__ = ['Detector', 'fpr_at_tpr', 'ood_metrics', 'l2norm', 'top_eig', 'CosineSim', 'Discriminator', 'AEDetector', 'MSP',
-           'Energy', 'Mahalanobis', 'KNN', 'plot_scores', 'speed']
+__all__ = ['Detector', 'fpr_at_tpr', 'ood_metrics', 'top_eig', 'CosineSim', 'Discriminator', 'AEDetector', 'MSP', 'Energy',
+           'Mahalanobis', 'KNN', 'plot_scores', 'speed']
 
 # %% ../nbs/13_ood.ipynb #4a583307
 class Detector:
@@ -57,10 +57,7 @@ def ood_metrics(s_in:np.ndarray, # Scores of in-distribution items
                 aupr_out=skm.average_precision_score(y, s), fpr95=fpr_at_tpr(s_in, s_out))
 
 # %% ../nbs/13_ood.ipynb #0579ec63
-def l2norm(x:np.ndarray) -> np.ndarray:
-    "Rows of `x` scaled to unit length (float32)"
-    x = np.asarray(x, np.float32)
-    return x / np.maximum(np.sqrt(np.einsum('ij,ij->i', x, x))[:, None], 1e-12)
+from .search import l2_normalize as l2norm  # rows scaled to unit length, float32 (similarity-search lesson)
 
 def top_eig(c:np.ndarray, # A symmetric matrix (a covariance)
             r:int, # Number of leading eigenpairs
