@@ -19,6 +19,7 @@ from .data import *
 from .oodsets import *
 from .oodsets import _row_source
 from .ood import *
+from .course import full_mode
 
 # %% auto #0
 __all__ = ['BENCH_FAST', 'BENCH_FULL', 'xray_roles', 'role_overlaps', 'ood_roles', 'linear_probe', 'probe_logits',
@@ -205,7 +206,7 @@ def run_benchmark(data=None, # A manifest, a folder, 'mnist', or None: kermany22
                   n_test:int=None, # Test X-rays
                   n_near:int=None, # Test X-rays transformed into near OOD (each in every way); None in the config: all
                   per_image:int=None, # Views per far/medical source picture
-                  full:bool=None, # Defaults from `BENCH_FULL` (True) or `BENCH_FAST` (False); None: `$XRAYOOD_FULL` set?
+                  full:bool=None, # Defaults from `BENCH_FULL` (True) or `BENCH_FAST` (False); None: the course's mode (`full_mode`)
                   detectors=None, # Name → Detector, or a function of the outlier features that returns one; default `default_detectors`
                   seed:int=42, # Random seed (roles, views, transformations)
                   cache=True, # `embed`'s cache (True, a folder, or False)
@@ -213,7 +214,7 @@ def run_benchmark(data=None, # A manifest, a folder, 'mnist', or None: kermany22
                   progress:bool=False, # Progress bars while embedding
                  ) -> AttrDict:
     "The whole OOD benchmark from data to table: results (`res`, `table`, `goals`, `scores`), the sets, features and timings"
-    full = (os.environ.get('XRAYOOD_FULL', '') != '') if full is None else full
+    full = full_mode() if full is None else full
     given = dict(data=data, size=size, n_fit=n_fit, n_cal=n_cal, n_test=n_test, n_near=n_near, per_image=per_image)
     cfg = {**(BENCH_FULL if full else BENCH_FAST), **{k: v for k, v in given.items() if v is not None}}
     from xrayood.embed import embed

@@ -1,0 +1,41 @@
+"The course's shape, checked on every lesson notebook: header, Colab badge and install cell, exercises, outputs, imports."
+import ast, json, re
+from pathlib import Path
+import pytest
+
+NBS = Path(__file__).parents[1]/'nbs'
+LESSONS = sorted(NBS.glob('[0-9][0-9]_*.ipynb'))
+TEXT_ONLY = {'00_course', '90_cli'}   # how to run the course, and the command line: text, no figures
+src = lambda c: ''.join(c['source'])
+
+def test_every_lesson_is_listed():
+    assert len(LESSONS) >= 19
+    index = ''.join(src(c) for c in json.loads((NBS/'index.ipynb').read_text())['cells'])
+    missing = [p.name for p in LESSONS if f'({p.name})' not in index]
+    assert not missing, f'lessons not linked from index.ipynb: {missing}'
+
+@pytest.mark.parametrize('nb', LESSONS, ids=lambda p: p.stem)
+def test_lesson_shape(nb):
+    cells = json.loads(nb.read_text())['cells']
+    head = src(cells[0])
+    assert re.match(r'# \S.*\n> \S', head), 'first cell: "# Title" then "> summary"'
+    badge = f'https://colab.research.google.com/github/xrayood/xrayood/blob/main/nbs/{nb.name}'
+    assert badge in src(cells[1]), 'second cell: the Open in Colab badge for this notebook'
+    install = src(cells[2])
+    assert install.startswith('#| hide') and 'except ImportError' in install and '%pip install' in install
+    assert any(re.search(r'^## Exercises', src(c), re.M) for c in cells if c['cell_type'] == 'markdown')
+    if nb.stem in TEXT_ONLY: return
+    code = [c for c in cells if c['cell_type'] == 'code']
+    assert any(o.get('output_type') == 'display_data' and 'image/png' in o.get('data', {}) for c in code for o in c['outputs']), \
+        'committed with its figures'
+
+@pytest.mark.parametrize('nb', LESSONS, ids=lambda p: p.stem)
+def test_imports_in_cells_of_their_own(nb):
+    "nbdev's docs build (`exec_show_docs`) executes every cell with a top-level import: keep those cells to imports only"
+    for c in json.loads(nb.read_text())['cells']:
+        s = src(c)
+        if c['cell_type'] != 'code' or re.search(r'^#\|\s*(export|exporti|exports|eval:\s*false)', s, re.M): continue
+        try: body = ast.parse(s).body
+        except SyntaxError: continue          # IPython magics (the install cell): nbdev does not parse them either
+        imps = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        assert not imps or len(imps) == len(body), f'imports mixed with other code:\n{s}'
