@@ -43,3 +43,31 @@ def shared_data():
     d = find_data('kermany-val')
     if d is None: pytest.skip("the course data (../shared/data) is not on this machine; it is not shipped with the package")
     return d.parent
+
+# --- the reliability corpus (tests/corpus.py): awkward files, each with its documented behaviour ---
+
+@pytest.fixture(scope='session')
+def corpus(tmp_path_factory):
+    "`(folder, {case id: Case})`: one awkward file per case, written once per session; tests must leave it unchanged"
+    from corpus import make_corpus
+    root = tmp_path_factory.mktemp('corpus')
+    return root, make_corpus(root)
+
+@pytest.fixture
+def bad_kaggle_tree(tmp_path):
+    "A small Kaggle-layout tree with the corpus files, an empty and an unknown class folder mixed in (`corpus.make_kaggle_tree`)"
+    from corpus import make_kaggle_tree
+    return make_kaggle_tree(tmp_path/'data')
+
+@pytest.fixture(scope='session')
+def small_npz(tmp_path_factory):
+    "A 300/100/100 train/val/test sample of the bundled 28 px PneumoniaMNIST, for models trained in seconds"
+    from xrayood.data import bundled_npz
+    rng, out = np.random.default_rng(0), {}
+    with np.load(bundled_npz()) as d:
+        for s, n in [('train', 300), ('val', 100), ('test', 100)]:
+            i = np.sort(rng.choice(len(d[f'{s}_labels']), n, replace=False))
+            out[f'{s}_images'], out[f'{s}_labels'] = d[f'{s}_images'][i], d[f'{s}_labels'][i]
+    fn = tmp_path_factory.mktemp('npz')/'pneumoniamnist_small.npz'
+    np.savez(fn, **out)
+    return fn

@@ -56,3 +56,75 @@ def check_predict(model, folder):
         assert set(l['probabilities']) == {'NORMAL', 'PNEUMONIA'}
         if l['out_of_classes']: assert l['label'] == 'out of classes' and sum(l['probabilities'].values()) == 0
         else: assert l['label'] in ('NORMAL', 'PNEUMONIA') and abs(sum(l['probabilities'].values()) - 1) < 1e-4
+
+# --- the command line on awkward input (tests/corpus.py); in-process `main` for speed, the demo test above covers the subprocess ---
+import os
+from unittest.mock import patch
+import pytest
+from corpus import make_bad_layouts, checksums
+from xrayood.cli import main
+from xrayood.data import IMAGE_EXTS
+
+def run(capsys, *argv):
+    "Exit code, stdout and stderr of `xrayood ARGV`"
+    try: main([str(a) for a in argv]); code = 0
+    except SystemExit as e: code = e.code
+    o = capsys.readouterr()
+    return code, o.out, o.err
+
+def test_every_subcommand_has_help(capsys):
+    for cmd, opt in [('demo', '--epochs'), ('train', '--task'), ('evaluate', '--split'), ('predict', '--bs'), ('ood-bench', '--full')]:
+        code, out, _ = run(capsys, cmd, '--help')
+        assert code == 0 and opt in out, (cmd, out)
+
+@pytest.mark.parametrize('name', ['flat', 'swapped', 'lowercase', 'no_split', 'empty', 'all_unreadable', 'missing'])
+def test_wrong_layout_exits_2_with_one_line(tmp_path, capsys, name):
+    case = make_bad_layouts(tmp_path/'layouts')[name]
+    before = checksums(tmp_path/'layouts')
+    code, _, err = run(capsys, 'train', case['path'], '--epochs', '1', '--out', tmp_path/'out', '-q')
+    assert code == 2 and err.count('\n') == 1 and 'Traceback' not in err, err
+    match = 'No such file or folder' if name == 'missing' else case['match']   # the CLI checks DATA exists before reading it
+    assert match in err, (match, err)
+    assert checksums(tmp_path/'layouts') == before
+
+def test_train_evaluate_predict_on_a_tree_with_bad_files(bad_kaggle_tree, tmp_path, capsys):
+    "Bad files are left out of training and reported; predict answers every image file with a label or an error; the tree is untouched"
+    root, out = bad_kaggle_tree['root'], tmp_path/'run'
+    before = checksums(root)
+    code, stdout, err = run(capsys, 'train', root, '--epochs', '1', '--size', '32', '--bs', '16', '--no-gate', '--out', out, '-q')
+    assert code == 0, err
+    assert 'Left out' in stdout and 'valid:' in stdout and 'test:' in stdout, stdout
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['n_train'] + m['valid']['n'] + m['test']['n'] == sum(bad_kaggle_tree['counts'].values())
+    code, stdout, err = run(capsys, 'evaluate', out/'model.pkl', '--out', tmp_path/'eval')
+    assert code == 0 and json.loads((tmp_path/'eval'/'metrics.json').read_text())['n'] == m['test']['n'], err
+    code, stdout, err = run(capsys, 'predict', out/'model.pkl', root, '-q')
+    assert code == 0, err
+    lines = {os.fsencode(d['path']): d for d in map(json.loads, stdout.splitlines())}
+    for rel, c in bad_kaggle_tree['cases'].items():
+        if c.path.suffix.lower() not in IMAGE_EXTS: assert os.fsencode(c.path) not in lines; continue   # Thumbs.db: not an image file
+        d = lines[os.fsencode(c.path)]                              # the non-UTF-8 name survives JSON: same bytes back
+        if c.expect == 'read': assert d['label'] in ('NORMAL', 'PNEUMONIA') and 'error' not in d, (rel, d)
+        else: assert c.reason in d['error'], (rel, d)
+    assert 'could not be read' in err
+    assert checksums(root) == before
+
+def test_predict_dicom_without_pydicom(corpus, tmp_path, capsys):
+    root, cases = corpus
+    run(capsys, 'train', '--epochs', '1', '--sample', '200', '--no-gate', '--out', tmp_path/'run', '-q')
+    with patch.dict('sys.modules', {'pydicom': None}):
+        code, stdout, _ = run(capsys, 'predict', tmp_path/'run'/'model.pkl', cases['dicom'].path, cases['png16'].path, '-q')
+    assert code == 0
+    d = [json.loads(l) for l in stdout.splitlines()]
+    assert 'pip install pydicom' in d[0]['error'] and d[1]['label'] in ('NORMAL', 'PNEUMONIA'), d
+
+def test_same_seed_same_metrics(small_npz, tmp_path, capsys):
+    ms = []
+    for k in range(2):
+        code, _, err = run(capsys, 'train', small_npz, '--epochs', '1', '--seed', '7', '--no-gate', '--out', tmp_path/f'r{k}', '-q')
+        assert code == 0, err
+        m = json.loads((tmp_path/f'r{k}'/'metrics.json').read_text())
+        ms.append({k: v for k, v in m.items() if not k.endswith('seconds')})
+    assert ms[0] == ms[1]
+    code, _, err = run(capsys, 'train', small_npz, '--task', '3class', '--epochs', '1', '--out', tmp_path/'r3', '-q')
+    assert code == 2 and 'bacteria' in err and err.count('\n') == 1, err

@@ -81,7 +81,8 @@ def test_every_page(browser, site):
     pages = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob('*.html'))
     bs = build_site_module()
     nbs = bs.notebooks()
-    assert len(nbs) >= 19 and len(pages) >= 2*len(nbs) - 2, pages  # the lessons, and the API pages of their modules
+    # every notebook's page (the home page, the lessons, pages like the benchmarks), and the API pages of the lessons' modules
+    assert len(bs.lessons()) >= 18 and len(pages) >= len(nbs) + len(bs.lessons()) - 1, pages
     log = {'console': [], 'pageerror': [], 'external': [], 'missing': []}
     links, images, hidden, codes = {}, [], [], {}
     page = browser.new_page()
@@ -116,7 +117,7 @@ def test_every_page(browser, site):
         pytest.fail('\n'.join(f'{k}:\n  ' + '\n  '.join(v) for k, v in problems.items() if v), pytrace=False)
 
 def test_navigation_in_course_order(browser, site):
-    "The home page comes first, then every lesson by its number with its title, then the API reference of every module"
+    "The home page comes first, then every lesson by its number with its title, then the other pages (benchmarks), then the API reference of every module"
     bs = build_site_module()
     want = [bs.page_name(nb) + '.html' for nb in bs.notebooks()]
     page = browser.new_page()
@@ -124,6 +125,8 @@ def test_navigation_in_course_order(browser, site):
     hrefs = page.eval_on_selector_all('nav.md-nav--primary a.md-nav__link[href]', 'es => es.map(e => e.getAttribute("href"))')
     lessons = [h for h in hrefs if h.endswith('.html') and not h.startswith('api/')]
     assert [h for h in dict.fromkeys(lessons)] == want, lessons
+    first_api = min(i for i, h in enumerate(hrefs) if h.startswith('api/'))
+    assert all(hrefs.index(p) < first_api for p in want), hrefs  # the API reference comes last
     titles = page.eval_on_selector_all('nav.md-nav--primary a.md-nav__link[href]', 'es => es.map(e => e.textContent.trim())')
     assert 'OOD detectors' in titles and 'The OOD benchmark' in titles, titles
     mods = {p.stem for p in (ROOT/'xrayood').glob('*.py') if not p.name.startswith('_')}

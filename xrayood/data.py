@@ -16,16 +16,17 @@ from fastcore.parallel import parallel
 from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
-__all__ = ['LABELS', 'LABELS3', 'SPLITS', 'IMAGE_EXTS', 'MANIFEST_COLS', 'KAGGLE_HANDLE', 'data_dir', 'find_data',
-           'scale_to_uint8', 'to_gray8', 'read_xray', 'check_image', 'verify_images', 'find_kaggle_root', 'patient_id',
-           'label3_of', 'kaggle_manifest', 'save_manifest', 'load_manifest', 'patient_split', 'bundled_npz',
-           'medmnist_manifest', 'load_image', 'DownloadError', 'download_kaggle', 'pneumoniamnist']
+__all__ = ['LABELS', 'LABELS3', 'SPLITS', 'DICOM_EXTS', 'IMAGE_EXTS', 'MANIFEST_COLS', 'KAGGLE_HANDLE', 'data_dir', 'find_data',
+           'scale_to_uint8', 'path_str', 'to_gray8', 'read_xray', 'check_image', 'verify_images', 'find_kaggle_root',
+           'patient_id', 'label3_of', 'kaggle_manifest', 'save_manifest', 'load_manifest', 'patient_split',
+           'bundled_npz', 'medmnist_manifest', 'load_image', 'DownloadError', 'download_kaggle', 'pneumoniamnist']
 
 # %% ../nbs/01_data.ipynb #b4005776
 LABELS = ['NORMAL', 'PNEUMONIA']
 LABELS3 = ['NORMAL', 'BACTERIA', 'VIRUS']
 SPLITS = ['train', 'val', 'test']
-IMAGE_EXTS = {'.jpeg', '.jpg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
+DICOM_EXTS = {'.dcm', '.dicom'}
+IMAGE_EXTS = {'.jpeg', '.jpg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'} | DICOM_EXTS
 MANIFEST_COLS = ['path', 'split', 'label', 'label3', 'patient', 'idx']
 
 # %% ../nbs/01_data.ipynb #751c3f4c
@@ -50,6 +51,15 @@ def scale_to_uint8(a) -> np.ndarray:
     return np.round(a * 255 / (2**bits - 1)).clip(0, 255).astype(np.uint8)
 
 # %% ../nbs/01_data.ipynb #993c4368
+def path_str(p, # A path or text, possibly holding the undecodable bytes of a non-UTF-8 file name
+            ) -> str:
+    "`p` as text that is safe to print or write as UTF-8: undecodable bytes of a file name show as `\\xe9`"
+    s = os.fspath(p) if isinstance(p, os.PathLike) else p
+    if isinstance(s, bytes): return s.decode('utf-8', 'backslashreplace')
+    s = str(s)
+    try: return s.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+    except UnicodeEncodeError: return s.encode('utf-8', 'backslashreplace').decode('utf-8')
+
 def to_gray8(im:Image.Image) -> Image.Image:
     "Convert a PIL image of any mode to 8-bit grayscale (`'L'`)"
     if im.mode == 'L': return im
@@ -61,27 +71,73 @@ def to_gray8(im:Image.Image) -> Image.Image:
     if im.mode not in ('RGB', '1'): im = im.convert('RGB')
     return im.convert('L')
 
-def read_xray(src, # A path, a file object, or a PIL image
+def _is_dicom(src) -> bool:
+    "Does `src` (a path or a seekable binary file) hold the `DICM` marker that follows a DICOM file's 128-byte preamble?"
+    try:
+        if hasattr(src, 'read'):
+            pos = src.tell(); src.seek(128); m = src.read(4); src.seek(pos)
+        else:
+            with open(src, 'rb') as f: f.seek(128); m = f.read(4)
+    except (OSError, ValueError, AttributeError): return False
+    return m == b'DICM'
+
+def _read_dicom(src) -> Image.Image:
+    "First frame of a DICOM file in 8-bit gray: modality rescale and window applied, the stored range mapped to 0–255"
+    try:
+        import pydicom
+        from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
+    except ImportError:
+        name = getattr(src, 'name', src)
+        name = path_str(Path(name).name) if isinstance(name, (str, os.PathLike)) else 'this file'
+        raise ImportError(f'{name} is a DICOM file: reading DICOM needs pydicom (pip install pydicom)') from None
+    ds = pydicom.dcmread(src)
+    if 'PixelData' not in ds: raise ValueError('a DICOM file without an image (no Pixel Data)')
+    a = ds.pixel_array
+    if int(ds.get('NumberOfFrames', 1) or 1) > 1: a = a[0]
+    pi = str(ds.get('PhotometricInterpretation', 'MONOCHROME2'))
+    if not pi.startswith('MONOCHROME'):                      # colour (pydicom gives RGB) or a palette
+        if pi == 'PALETTE COLOR': a = apply_color_lut(a, ds)
+        return to_gray8(Image.fromarray(a if a.dtype == np.uint8 else scale_to_uint8(a)))
+    bits, signed = int(ds.get('BitsStored', 16)), int(ds.get('PixelRepresentation', 0)) == 1
+    lo, hi = (-2**(bits-1), 2**(bits-1) - 1) if signed else (0, 2**bits - 1)
+    slope, icpt = float(ds.get('RescaleSlope', 1) or 1), float(ds.get('RescaleIntercept', 0) or 0)
+    lo, hi = sorted((lo*slope + icpt, hi*slope + icpt))       # the stored range, in modality units (a window maps into it)
+    a = np.asarray(apply_voi_lut(apply_modality_lut(a, ds), ds), dtype=np.float64)
+    if 'ModalityLUTSequence' in ds or 'VOILUTSequence' in ds: lo, hi = a.min(), max(a.max(), a.min() + 1)
+    a = np.round((a.clip(lo, hi) - lo)/(hi - lo)*255).astype(np.uint8)
+    return Image.fromarray(255 - a if pi == 'MONOCHROME1' else a)
+
+def read_xray(src, # A path, a binary file object, or a PIL image
              ) -> Image.Image:
-    "Open `src` as an upright 8-bit grayscale PIL image, whatever its mode"
+    "Open `src` as an upright 8-bit grayscale PIL image, whatever its mode; DICOM through pydicom"
     if isinstance(src, Image.Image): return to_gray8(ImageOps.exif_transpose(src))
-    with Image.open(src) as im:
-        im.load()
-        return to_gray8(ImageOps.exif_transpose(im))
+    if isinstance(src, (str, os.PathLike)) and Path(src).suffix.lower() in DICOM_EXTS: return _read_dicom(src)
+    pos = src.tell() if hasattr(src, 'tell') else None
+    try:
+        with Image.open(src) as im:
+            im.load()
+            return to_gray8(ImageOps.exif_transpose(im))
+    except UnidentifiedImageError:
+        if not _is_dicom(src): raise
+    if pos is not None: src.seek(pos)
+    return _read_dicom(src)
 
 # %% ../nbs/01_data.ipynb #e40d14c9
 def check_image(path, # An image file
                ) -> str|None:
     "Why `path` cannot be read as an X-ray, or `None` when it reads"
     p = Path(path)
-    if p.suffix.lower() not in IMAGE_EXTS: return f'not an image file (extension {p.suffix or "none"!r})'
+    if p.suffix.lower() not in IMAGE_EXTS: return f'not an image file (extension {path_str(p.suffix) or "none"!r})'
     try:
+        if not p.is_file(): return 'not a file' if p.exists() else 'no such file'
         if p.stat().st_size == 0: return 'empty file (0 bytes)'
         read_xray(p)
     except UnidentifiedImageError: return 'not an image (Pillow cannot identify the content)'
     except Image.DecompressionBombError as e: return f'too large to decode safely ({e})'
-    except (OSError, SyntaxError, ValueError) as e:
-        return f'truncated or corrupt ({e})' if 'truncated' in str(e) else f'unreadable ({type(e).__name__}: {e})'
+    except ImportError as e: return path_str(e)                        # DICOM without pydicom: says what to install
+    except Exception as e:
+        msg = path_str(e)
+        return f'truncated or corrupt ({msg})' if 'truncated' in msg.lower() else f'unreadable ({type(e).__name__}: {msg})'
     return None
 
 def verify_images(paths, # Image files to check
@@ -94,15 +150,35 @@ def verify_images(paths, # Image files to check
     return pd.DataFrame([(p, r) for p, r in zip(paths, reasons) if r], columns=['path', 'reason'])
 
 # %% ../nbs/01_data.ipynb #4eda3105
+def _layout_hint(path:Path, seen:list, n_img:int) -> str:
+    "What is under `path` instead of the Kaggle layout, in words (`seen`: folders named like a class, any case)"
+    exact = [p for p in seen if p.name in LABELS]
+    if exact:
+        p = exact[0]
+        if any((path/p/s).is_dir() for s in SPLITS):
+            return f'found {path_str(p)}/ holding split folders: the order is train/NORMAL/, not NORMAL/train/'
+        if p.parent.name.lower() in SPLITS:
+            return f'found {path_str(p)}/: split folders are lower case (train, val, test)'
+        return (f'found {path_str(p)}/ outside a train/, val/ or test/ folder: pass the folder that holds it, with its split, '
+                f"e.g. kaggle_manifest('{path_str(path/p.parent)}', split='train')")
+    if seen: return (f'found {", ".join(path_str(p) + "/" for p in seen[:3])}: folder names are case-sensitive '
+                     '(NORMAL, PNEUMONIA; train, val, test)')
+    if n_img: return f'found {n_img} image file(s) but no NORMAL/ or PNEUMONIA/ folder (an image gets its label from its folder)'
+    return 'found no image files at all'
+
 def find_kaggle_root(path, # Any folder that contains the Kaggle layout, at any depth
                     ) -> Path:
-    "The shallowest folder under `path` holding `{train,val,test}/{NORMAL,PNEUMONIA}`"
+    "The shallowest folder under `path` holding `{train,val,test}/{NORMAL,PNEUMONIA}`; else a `ValueError` saying what is there"
     path = Path(path)
-    if not path.is_dir(): raise FileNotFoundError(f'{path} is not a folder')
-    for d, dirs, _ in os.walk(path):
+    if not path.is_dir(): raise FileNotFoundError(f'{path_str(path)} is not a folder')
+    seen, n_img = [], 0
+    for d, dirs, files in os.walk(path):
         dirs[:] = sorted(o for o in dirs if o != '__MACOSX' and not o.startswith('.'))
         if any((Path(d)/s/l).is_dir() for s in SPLITS for l in LABELS): return Path(d)
-    raise FileNotFoundError(f'No Kaggle layout ({{train,val,test}}/{{NORMAL,PNEUMONIA}}/) under {path}')
+        seen += [Path(d, o).relative_to(path) for o in dirs if o.upper() in LABELS]
+        n_img += sum(os.path.splitext(f)[1].lower() in IMAGE_EXTS for f in files)
+    raise ValueError(f'No Kaggle layout ({{train,val,test}}/{{NORMAL,PNEUMONIA}}/) under {path_str(path)}: '
+                     + _layout_hint(path, seen, n_img))
 
 _re_patient = re.compile(r'person\d+|IM-\d+', re.IGNORECASE)
 
@@ -118,26 +194,62 @@ def label3_of(fname, label:str) -> str|None:
     return 'VIRUS' if 'virus' in n else 'BACTERIA' if 'bacteria' in n else None
 
 # %% ../nbs/01_data.ipynb #b545277c
+def _n_files(d) -> int: return sum(not f.startswith('.') for _, _, fs in os.walk(d) for f in fs)
+
+def _scan_split(d:Path, split:str) -> tuple:
+    "Manifest rows of the image files in split folder `d`, and what is left out there (`{path, reason}` each)"
+    rows, out = [], []
+    def skip(p, reason): out.append(dict(path=str(p), reason=reason))
+    for e in sorted(d.iterdir()):
+        if e.name.startswith('.') or (e.name in LABELS and e.is_dir()): continue
+        if e.is_dir():
+            hint = f' (did you mean {e.name.upper()}? names are case-sensitive)' if e.name.upper() in LABELS else ''
+            skip(e, f'unknown class folder {path_str(e.name)!r}, not NORMAL or PNEUMONIA: its {_n_files(e)} file(s) are left out{hint}')
+        else: skip(e, 'not in a class folder (NORMAL/ or PNEUMONIA/)')
+    for l in LABELS:
+        if not (d/l).is_dir(): continue
+        n = len(rows)
+        for f in sorted((d/l).iterdir()):
+            if f.name.startswith('.'): continue
+            if f.is_dir(): skip(f, 'a folder inside a class folder: not searched' +
+                                (' (the order is train/NORMAL/, not NORMAL/train/)' if f.name in SPLITS else ''))
+            elif f.suffix.lower() not in IMAGE_EXTS: skip(f, check_image(f))
+            else: rows.append(dict(path=str(f), split=split, label=l, label3=label3_of(f.name, l), patient=patient_id(f.name)))
+        if len(rows) == n: skip(d/l, f'empty class folder: no {l} images in split {split!r}')
+    return rows, out
+
+def _report(skipped:list, root, n:int=20, sep:str='\n  ') -> str:
+    "The first `n` entries of `skipped` as `relative/path: reason` lines"
+    lines = [f'{path_str(os.path.relpath(o["path"], root))}: {o["reason"]}' for o in skipped[:n]]
+    return sep.join(lines + ([f'... and {len(skipped) - n} more'] if len(skipped) > n else []))
+
 def kaggle_manifest(path, # A folder holding the Kaggle layout (e.g. `chest_xray/`), at any depth, or one split's `NORMAL/` and `PNEUMONIA/`
                     verify:bool=True, # Decode every file and leave out the unreadable ones?
                     split:str=None, # Split name when `path` holds the class folders itself (default: its name if a split name, else `'train'`)
                     n_workers:int=None, # Threads for `verify`
                    ) -> pd.DataFrame:
-    "Manifest of a Kaggle-layout chest X-ray folder; files that fail `verify` go to `df.attrs['skipped']`"
+    "Manifest of a Kaggle-layout chest X-ray folder; what is left out (and why) goes to `df.attrs['skipped']`"
     path = Path(path)
+    if not path.is_dir(): raise FileNotFoundError(f'{path_str(path)} is not a folder')
     if any((path/l).is_dir() for l in LABELS):
         root, dirs = path, {ifnone(split, path.name if path.name in SPLITS else 'train'): path}
     else:
         root = find_kaggle_root(path)
-        dirs = {s: root/s for s in SPLITS}
-    rows = [dict(path=str(f), split=s, label=l, label3=label3_of(f.name, l), patient=patient_id(f.name))
-            for s, d in dirs.items() for l in LABELS if (d/l).is_dir()
-            for f in sorted((d/l).iterdir()) if f.is_file() and not f.name.startswith('.')]
+        dirs = {s: root/s for s in SPLITS if (root/s).is_dir()}
+    rows, skipped = [], []
+    for s, d in dirs.items():
+        r, o = _scan_split(d, s); rows += r; skipped += o
     df = pd.DataFrame(rows, columns=MANIFEST_COLS)
-    bad = verify_images(df.path, n_workers) if verify else pd.DataFrame(columns=['path', 'reason'])
-    df = df[~df.path.isin(bad.path)].reset_index(drop=True)
-    df.attrs.update(root=str(root), skipped=bad.to_dict('records'))
-    if len(bad): print(f'Skipped {len(bad)} unreadable file(s); see `df.attrs["skipped"]`:\n' + bad.to_string(index=False))
+    if verify and len(df):
+        bad = verify_images(df.path, n_workers)
+        df = df[~df.path.isin(bad.path)].reset_index(drop=True)
+        skipped += bad.to_dict('records')
+    skipped.sort(key=lambda o: o['path'])
+    if not len(df): raise ValueError(f'No readable images under {path_str(root)}' +
+                                     (f": {_report(skipped, root, 3, '; ')}" if skipped else ''))
+    df.attrs.update(root=str(root), skipped=skipped)
+    if skipped: print(f'Left out {len(skipped)} file(s) or folder(s) under {path_str(root)}; '
+                      f'see `df.attrs["skipped"]`:\n  {_report(skipped, root)}')
     return df
 
 # %% ../nbs/01_data.ipynb #6ce36bb5
@@ -148,12 +260,12 @@ def save_manifest(df:pd.DataFrame, # A manifest
                   fname, # The CSV file to write
                   relative_to=None, # Write paths relative to this folder (e.g. `df.attrs['root']`)
                  ) -> Path:
-    "Write `df` to `fname` as CSV"
+    "Write `df` to `fname` as CSV (the bytes of non-UTF-8 file names are kept as they are)"
     fname = Path(fname)
     fname.parent.mkdir(parents=True, exist_ok=True)
     out = df.copy()
     if relative_to is not None: out['path'] = [os.path.relpath(p, relative_to) for p in out.path]
-    out.to_csv(fname, index=False)
+    out.to_csv(fname, index=False, errors='surrogateescape')
     return fname
 
 def load_manifest(fname, # A CSV written by `save_manifest` (or Kaggle-style with `path,split,label,...`)
@@ -161,7 +273,7 @@ def load_manifest(fname, # A CSV written by `save_manifest` (or Kaggle-style wit
                  ) -> pd.DataFrame:
     "Read a manifest CSV, with absolute paths"
     fname = Path(fname)
-    df = pd.read_csv(fname)
+    df = pd.read_csv(fname, encoding_errors='surrogateescape')
     root = Path(ifnone(root, fname.parent))
     df['path'] = [p if os.path.isabs(p) else str(root/p) for p in df.path]
     for c in MANIFEST_COLS:
@@ -208,7 +320,8 @@ def medmnist_manifest(npz=None, # A MedMNIST PneumoniaMNIST `.npz` (any size); d
 def load_image(row) -> Image.Image:
     "The 8-bit grayscale image of a manifest row, from a file or a MedMNIST array"
     if pd.isna(row.get('idx')): return read_xray(row['path'])
-    return Image.fromarray(_npz(row['path'])[f"{row['split']}_images"][int(row['idx'])])
+    split = {'valid': 'val'}.get(row['split'], row['split'])   # MedMNIST's `val` array, also when the split is named `valid`
+    return Image.fromarray(_npz(row['path'])[f"{split}_images"][int(row['idx'])])
 
 # %% ../nbs/01_data.ipynb #444b041e
 class DownloadError(RuntimeError):
@@ -221,7 +334,7 @@ def download_kaggle(dest=None, # Folder to unpack into (default: `data_dir()/'ch
     "Download the Kaggle chest X-ray set (cached) and return its Kaggle-layout root"
     dest = Path(ifnone(dest, data_dir()/'chest_xray'))
     try: return find_kaggle_root(dest)
-    except FileNotFoundError: pass
+    except (FileNotFoundError, ValueError): pass
     try:
         import kagglehub
         kagglehub.dataset_download(KAGGLE_HANDLE, output_dir=str(dest))
