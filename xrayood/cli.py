@@ -12,13 +12,6 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['load_data', 'train_model', 'evaluate_model', 'image_files', 'predict_lines', 'parser', 'main']
 
-# %% ../nbs/90_cli.ipynb #f2668517
-def _lazy():
-    "The library, imported when a command runs (so that `--help` answers at once)"
-    import pandas as pd
-    from xrayood import data, loaders, train, evaluate, gate, ood
-    return pd, data, loaders, train, evaluate, gate, ood
-
 # %% ../nbs/90_cli.ipynb #eec73d2a
 def load_data(src=None, # None or 'bundled': the bundled PneumoniaMNIST; a `.npz`; a Kaggle-layout folder; a folder with `manifest.csv`
               seed:int=42, # Seed of the patient splits (folders)
@@ -57,7 +50,7 @@ def train_model(df, # A manifest with `train` and `valid` rows (see `load_data`)
                 progress:bool=True, # fastai's progress bars
                ) -> dict:
     "Train, keep the best epoch on `valid`, evaluate on `valid` and `test`; write model, metrics, plots, split and config to `out`"
-    pd, data, loaders, train, evaluate, gatem, ood = _lazy()
+    from xrayood import data, loaders, train     # imported when a command runs, so that `--help` answers at once
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     from contextlib import ExitStack
     from xrayood.compare import sample_train
@@ -93,10 +86,11 @@ def evaluate_model(model, # A `model.pkl` or `gated.pkl` (from `train_model`, `d
                    out=None, # Output folder for `metrics.json`, `confusion.png`, `curves.png` (default: no files)
                   ) -> dict:
     "Metrics (and plots) of a saved model on one split of `df`"
-    pd, data, loaders, train, evaluate, gatem, ood = _lazy()
+    from xrayood import data, train, evaluate
+    from xrayood.gate import load_gate
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     model = Path(model)
-    learn = gatem.load_gate(model).learn
+    learn = load_gate(model).learn
     if df is None:
         if not (model.parent/'manifest.csv').exists(): raise ValueError(f'No DATA given and no manifest.csv next to {model}: pass the data to evaluate on')
         df = data.load_manifest(model.parent/'manifest.csv')

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, sys
 from pathlib import Path
 import pandas as pd
-from .data import find_data, load_manifest, kaggle_manifest, medmnist_manifest, patient_split, find_kaggle_root
+from .data import find_data, load_manifest, kaggle_manifest, medmnist_manifest, patient_split
 
 # %% auto #0
 __all__ = ['MODES', 'course_mode', 'full_mode', 'pick', 'in_colab', 'course_info', 'lesson_data']
