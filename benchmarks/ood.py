@@ -22,21 +22,21 @@ warnings.filterwarnings('ignore', category=FutureWarning)
 warnings.filterwarnings('ignore', category=UserWarning)
 import pandas as pd, torch
 
-from xrayood.ood import Mahalanobis, KNN, Discriminator, CosineSim
+from xrayood.ood import Mahalanobis, MahalanobisPP, KNN, Discriminator, CosineSim, ViM
 from xrayood.oodbench import run_benchmark, auroc_table, auroc_ci
 
 pd.set_option('display.width', 200); pd.set_option('display.max_columns', 20)
 FAR, NEAR = 0.999, 0.98
 
-def knobs(outliers):
+def knobs():
     "Variants of the detectors that can move the near-OOD AUROC"
     return {'Mahalanobis r32': Mahalanobis(rank=32), 'Mahalanobis r64': Mahalanobis(rank=64),
             'Mahalanobis r128': Mahalanobis(rank=128), 'Mahalanobis r256': Mahalanobis(rank=256),
             'Mahalanobis r512': Mahalanobis(rank=512), 'Mahalanobis full': Mahalanobis(rank=1280),
             'KNN k1': KNN(k=1), 'KNN k5': KNN(k=5), 'KNN k10': KNN(k=10), 'KNN k50': KNN(k=50),
-            'KNN k10 bank all': KNN(k=10, max_ref=100_000), 'KNN k10 dim1280': KNN(k=10, dim=1280),
-            'discriminator C=0.1': Discriminator(outliers, C=0.1), 'discriminator C=1': Discriminator(outliers),
-            'cosine': CosineSim()}
+            'KNN k10 bank 1024': KNN(k=10, max_ref=1024), 'KNN k10 dim1280': KNN(k=10, dim=1280),
+            'discriminator C=0.1': Discriminator(C=0.1), 'discriminator C=1': Discriminator(),
+            'cosine': CosineSim(), 'Mahalanobis++': MahalanobisPP(), 'ViM': ViM()}
 
 def report(b, title):
     print(f'\n== {title}: {b.data}')
@@ -78,7 +78,7 @@ if __name__ == '__main__':
     out = dict(config=b.config, data=b.data, times=b.times, probe=b.probe, results=b.res.to_dict('records'),
                goals=b.goals.reset_index().to_dict('records'), best=b.goals.index[0], best_ci=ci, goals_met=bool(b.goals.met.any()))
     if a.knobs:
-        k = run_benchmark(**kw, detectors=knobs)
+        k = run_benchmark(**kw, detectors=knobs())
         print('\n== detector variants (same features, cached)'); print(k.goals.round(4).to_string())
         print(k.table.round(4).to_string())
         out['knobs'] = k.res.to_dict('records')

@@ -9,7 +9,7 @@ detectors does not depend on the values). The last column is the ratio to the 1,
 """
 import argparse, json, os, platform, time
 import numpy as np, pandas as pd, torch
-from xrayood.ood import CosineSim, Discriminator, MSP, Energy, Mahalanobis, KNN, speed
+from xrayood.ood import CosineSim, Discriminator, MSP, Energy, Mahalanobis, MahalanobisPP, KNN, ViM, speed
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -20,8 +20,8 @@ def main():
     a = p.parse_args()
     rng = np.random.default_rng(1)
     outl = np.maximum(rng.standard_normal((a.outliers, a.dim), dtype=np.float32) + 0.5, 0)
-    make = {'CosineSim': CosineSim, 'Discriminator': lambda: Discriminator(outl), 'MSP': MSP, 'Energy': Energy,
-            'Mahalanobis': Mahalanobis, 'KNN': KNN}
+    make = {'CosineSim': CosineSim, 'Discriminator': Discriminator, 'MSP': MSP, 'Energy': Energy,
+            'Mahalanobis': Mahalanobis, 'Mahalanobis++': MahalanobisPP, 'KNN': KNN, 'ViM': ViM}
     speed(KNN(), n=2000, d=a.dim)  # warm-up (BLAS, LAPACK, torch)
     rows = [speed(f(), n=n, d=a.dim) for n in a.sizes for f in make.values()]
     df = pd.DataFrame(rows)

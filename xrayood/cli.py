@@ -10,7 +10,8 @@ import argparse, json, sys, time, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['load_data', 'train_model', 'evaluate_model', 'image_files', 'predict_lines', 'parser', 'main']
+__all__ = ['alpha_help', 'load_data', 'train_model', 'evaluate_model', 'image_files', 'predict_lines', 'model_summary', 'parser',
+           'main']
 
 # %% ../nbs/90_cli.ipynb #eec73d2a
 def load_data(src=None, # None or 'bundled': the bundled PneumoniaMNIST; a `.npz`; a Kaggle-layout folder; a folder with `manifest.csv`
@@ -47,6 +48,7 @@ def train_model(df, # A manifest with `train` and `valid` rows (see `load_data`)
                 sample:int=None, # Train on a stratified sample of this many training images (default: all)
                 seed:int=42, # Random seed
                 gate:bool=True, # Also export `gated.pkl` (classifier + OOD gate)
+                alpha:float=0.05, # The gate refuses at most this fraction of new in-distribution X-rays (split-conformal)
                 progress:bool=True, # fastai's progress bars
                ) -> dict:
     "Train, keep the best epoch on `valid`, evaluate on `valid` and `test`; write model, metrics, plots, split and config to `out`"
@@ -73,7 +75,7 @@ def train_model(df, # A manifest with `train` and `valid` rows (see `load_data`)
     plt.savefig(out/'confusion.png', dpi=120, bbox_inches='tight'); plt.close()
     learn.export(out.absolute()/'model.pkl')
     data.save_manifest(df, out/'manifest.csv')
-    if gate: res['gate'] = train.export_gate(learn, df, out, seed)   # as `demo` does
+    if gate: res['gate'] = train.export_gate(learn, df, out, seed, alpha)   # as `demo` does
     res['total_seconds'] = round(time.time() - t0, 1)
     (out/'config.json').write_text(json.dumps({k: res[k] for k in ('data', 'arch', 'task', 'size', 'epochs', 'bs', 'lr', 'pretrained', 'seed')}, indent=2))
     (out/'metrics.json').write_text(json.dumps(res, indent=2))
@@ -128,7 +130,7 @@ def predict_lines(gate, # A `GatedPredictor` (see `load_gate`)
                   chunk:int=512, # Images scored per call (results stream out chunk by chunk)
                   progress:bool=False, # A progress bar on stderr
                  ):
-    "One dict per image: path, label, probabilities, OOD score and out-of-classes flag; or path and the reason it cannot be read"
+    "One dict per image: path, label, probabilities, verdict (known / shifted / out_of_classes), scores, warning; or path and the reason it cannot be read"
     from xrayood.data import check_image, path_str
     from tqdm.auto import tqdm
     files = image_files(paths)
@@ -143,14 +145,17 @@ def predict_lines(gate, # A `GatedPredictor` (see `load_gate`)
             for f in part:
                 if why[f] is not None: yield dict(path=str(f), error=why[f]); continue
                 r = rows[f]
-                yield dict(path=str(f), label=r['label'], probabilities={c: round(float(r[c]), 6) for c in gate.vocab},
-                           ood_score=_jsonable(float(r['ood_score'])), out_of_classes=bool(r['out_of_classes']))
+                d = dict(path=str(f), label=r['label'], probabilities={c: round(float(r[c]), 6) for c in gate.vocab},
+                         verdict=r['verdict'], out_of_classes=bool(r['out_of_classes']),
+                         ood_score=_jsonable(float(r['ood_score'])), refusal_score=_jsonable(float(r['refusal_score'])))
+                if r['warning'] is not None: d['warning'] = r['warning']
+                yield d
             bar.update(len(part))
 
 # %% ../nbs/90_cli.ipynb #d6050611
 def _demo(a):
     from xrayood.train import demo
-    res = demo(a.out, epochs=a.epochs, arch=a.arch, size=a.size, bs=a.bs, lr=a.lr, npz=a.npz, seed=a.seed)
+    res = demo(a.out, epochs=a.epochs, arch=a.arch, size=a.size, bs=a.bs, lr=a.lr, npz=a.npz, seed=a.seed, alpha=a.alpha)
     t = res['test']
     print(f"test accuracy {t['accuracy']:.4f} · ROC AUC {t['roc_auc']:.4f} · balanced accuracy {t['balanced_accuracy']:.4f} "
           f"({res['total_seconds']:.0f} s). Wrote {Path(a.out)/'metrics.json'}, confusion.png, model.pkl, gated.pkl")
@@ -162,7 +167,7 @@ def _train(a):
     print(f"Training {a.arch} ({a.task}) on {df.attrs.get('source', a.data)}: " + ', '.join(f'{s} {n}' for s, n in df.split.value_counts().items())
           + (f' (a stratified sample of {a.sample} of the train images)' if a.sample else ''), flush=True)
     res = train_model(df, a.out, arch=a.arch, task=a.task, epochs=a.epochs, size=a.size, bs=a.bs, lr=a.lr, pretrained=a.pretrained,
-                      sample=a.sample, seed=a.seed, gate=a.gate, progress=not a.quiet)
+                      sample=a.sample, seed=a.seed, gate=a.gate, alpha=a.alpha, progress=not a.quiet)
     for s in ('valid', 'test'):
         if s in res: print(f'{s}: {_summary(res[s])}')
     print(f"({res['total_seconds']:.0f} s) Wrote {Path(a.out)/'metrics.json'}, confusion.png, model.pkl" + (', gated.pkl' if a.gate else '') + ', manifest.csv, config.json')
@@ -195,6 +200,20 @@ def _ood_bench(a):
     print(b.table.round(3).to_string())
     print(f'Wrote {out/"ood_bench.csv"}, ood_bench.json')
 
+def _alpha(s):
+    a = float(s)
+    if not 0 < a < 1: raise argparse.ArgumentTypeError(f'must be between 0 and 1, not {s}')
+    return a
+
+alpha_help = ('the OOD gate refuses at most this fraction of new in-distribution X-rays, and calls at most this fraction '
+              'not "known" (split-conformal on the validation split; default: %(default)s)')
+
+def model_summary(model) -> str:
+    "What a saved model is and what its gate promises (for `xrayood predict MODEL --help`)"
+    from xrayood.gate import load_gate
+    try: return f'{model}:\n  ' + repr(load_gate(model)).replace('\n', '\n  ')
+    except (OSError, ValueError) as e: return f'{model}: {e}'
+
 def parser() -> argparse.ArgumentParser:
     "The `xrayood` argument parser"
     p = argparse.ArgumentParser(prog='xrayood', description='Chest X-ray classification and OOD detection. '
@@ -211,6 +230,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument('--lr', type=float, default=3e-3, help='peak learning rate (default: %(default)s)')
     d.add_argument('--npz', default=None, help='a PneumoniaMNIST .npz (default: the bundled 28x28 copy)')
     d.add_argument('--seed', type=int, default=42, help='random seed (default: %(default)s)')
+    d.add_argument('--alpha', type=_alpha, default=0.05, help=alpha_help)
     d.set_defaults(func=_demo)
     data_help = ('a folder in Kaggle layout (train/ and test/ with NORMAL/ and PNEUMONIA/, at any depth), a folder with a '
                  'manifest.csv, a MedMNIST PneumoniaMNIST .npz, or "bundled" (default: the bundled 28 px PneumoniaMNIST)')
@@ -229,6 +249,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument('--pretrained', action='store_true', help='start from ImageNet weights (offline for efficientnet_lite0; downloaded for others)')
     t.add_argument('--sample', type=int, default=None, help='train on a stratified sample of this many training images (default: all)')
     t.add_argument('--no-gate', dest='gate', action='store_false', help='do not fit and export the OOD gate (gated.pkl)')
+    t.add_argument('--alpha', type=_alpha, default=0.05, help=alpha_help)
     t.add_argument('--seed', type=int, default=42, help='random seed (default: %(default)s)')
     t.add_argument('--out', default='out/train', help='output folder (default: %(default)s)')
     t.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
@@ -247,8 +268,10 @@ def parser() -> argparse.ArgumentParser:
     q = sub.add_parser('predict', help='label images, or refuse them as out of classes (one JSON line per image)',
                        description='Predict with a model exported by xrayood (gated.pkl: classifier + OOD gate) or by '
                                    'fastai (model.pkl: no gate). Prints one JSON line per image: path, label, '
-                                   'probabilities (all zero when out of classes), ood_score, out_of_classes; '
-                                   'unreadable files get a line with their "error". Exit code 2 if no file was readable.')
+                                   'probabilities (all zero when out of classes), verdict ("known": like the training X-rays; '
+                                   '"shifted": a chest X-ray unlike them, labelled with a "warning"; "out_of_classes": not a chest X-ray '
+                                   'of a known kind), out_of_classes, ood_score, refusal_score; unreadable files get a line with their '
+                                   '"error". Exit code 2 if no file was readable. `xrayood predict MODEL --help` also prints what MODEL promises.')
     q.add_argument('model', metavar='MODEL', help='gated.pkl or model.pkl (e.g. from `xrayood train` or `xrayood demo`)')
     q.add_argument('images', nargs='+', metavar='IMAGES', help='image files and/or folders (searched recursively)')
     q.add_argument('--bs', type=int, default=64, help='batch size (default: %(default)s)')
@@ -270,6 +293,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None):
     "Entry point of the `xrayood` command"
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['predict'] and {'-h', '--help'} & set(argv):
+        models = [o for o in argv[1:] if not o.startswith('-')][:1]
+        if models:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                summary = model_summary(models[0])
+            try: parser().parse_args(argv)
+            except SystemExit:
+                print(f'\nModel {summary}'); raise
     a = parser().parse_args(argv)
     warnings.filterwarnings('ignore', category=FutureWarning)  # third-party deprecation notices are not for CLI users
     try: a.func(a)

