@@ -76,5 +76,5 @@ def lesson_data(path=None, # A folder in Kaggle layout or holding a `manifest.cs
     if not (df.split == 'test').any(): df = _carve_test(df, test_pct, seed)
     df = patient_split(df, valid_pct=valid_pct, seed=seed)
     df.attrs['source'] = f'Kermany et al. ({path.name})'
-    if verbose: print(f'Using the Kermany images in {path}: ' + ', '.join(f'{s} {n}' for s, n in df.split.value_counts().items()))
+    if verbose: print(f'Using the Kermany images in {Path(path).name}: ' + ', '.join(f'{s} {n}' for s, n in df.split.value_counts().items()))
     return df
