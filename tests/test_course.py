@@ -39,3 +39,15 @@ def test_imports_in_cells_of_their_own(nb):
         except SyntaxError: continue          # IPython magics (the install cell): nbdev does not parse them either
         imps = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
         assert not imps or len(imps) == len(body), f'imports mixed with other code:\n{s}'
+
+MACHINE = re.compile(r'(?<![\w.~])/(?:work|tmp|root|home|usr|opt|var)/|site-packages|\\Users\\')
+NOISE = re.compile(r'FutureWarning|DeprecationWarning|\r')
+
+@pytest.mark.parametrize('nb', [*sorted(NBS.glob('*.ipynb'))], ids=lambda p: p.stem)
+def test_outputs_carry_no_machine_paths(nb):
+    "Committed outputs show paths relative to the data folder (or with ~), and carry no warning spam or progress-bar fragments"
+    for i, c in enumerate(json.loads(nb.read_text())['cells']):
+        for o in c.get('outputs', []):
+            text = ''.join(o.get('text', '')) + ''.join(''.join(v) for k, v in o.get('data', {}).items() if k.startswith('text/'))
+            m = MACHINE.search(text) or NOISE.search(text)
+            assert not m, f'cell {i}: {m.group()!r} in {text[max(0, m.start() - 80):m.end() + 80]!r}'

@@ -155,10 +155,12 @@ def test_export_load_same_outputs(runs, gate, corpus, tmp_path):
     with learn.no_bar(), l2.no_bar():
         p1, p2 = (l.get_preds(dl=l.dls.test_dl(test))[0].numpy() for l in (learn, l2))
     np.testing.assert_array_equal(p1, p2)
-    plain = load_gate(tmp_path/'model.pkl').predict(test)  # a fastai export loads as an ungated predictor
+    with pytest.warns(UserWarning, match='runs whatever code'):
+        plain = load_gate(tmp_path/'model.pkl', trust_pickle=True).predict(test)  # a fastai export loads as an ungated predictor, if trusted
     np.testing.assert_array_equal(plain[list(learn.dls.vocab)].values, p1)
+    with pytest.raises(ValueError, match='trust_pickle=True'): load_gate(tmp_path/'model.pkl')
     files = [str(c.path) for c in corpus[1].values() if c.expect == 'read' and c.id != 'large_8000']
-    g2 = load_gate(gate.export(tmp_path/'gated.pkl'))
+    g2 = load_gate(gate.export(tmp_path/'model.safetensors'))   # the safe format, rebuilt from its run spec: no training data needed
     for items in (test, files): pd.testing.assert_frame_equal(gate.predict(items), g2.predict(items), check_exact=True)
 
 def test_gate_refuses_natural_images(gate, runs):

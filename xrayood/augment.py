@@ -20,7 +20,7 @@ def seed_tfms(size:int, # Final image size
               channels:int=3, # Input channels (picks the normalisation statistics)
              ) -> list:
     "The seed notebook's augmentations as fastai batch transforms — including the horizontal flip the library leaves out"
-    stats = imagenet_stats if channels == 3 else ([0.449], [0.226])
+    stats = default_stats(channels)
     return [*aug_transforms(size=size, min_scale=0.8, max_rotate=15., do_flip=True, flip_vert=False, p_affine=1.,
                             max_zoom=1.0, max_warp=0., max_lighting=0.2, p_lighting=1.),
             Normalize.from_stats(*stats)]

@@ -87,7 +87,7 @@ def ae_learner(dls:DataLoaders, # DataLoaders from `ae_dls`
     "A fastai `Learner` training a `ConvAE` sized for `dls` with MSE loss"
     xb = dls.one_batch()[0]
     model = ConvAE(xb.shape[1], widths, latent, xb.shape[-1])
-    return Learner(dls, model, loss_func=MSELossFlat(), path=ifnone(path, tempfile.mkdtemp(prefix='xrayood-')), **kwargs)
+    return Learner(dls, model, loss_func=MSELossFlat(), path=ifnone(path, Path(tempfile.gettempdir())/'xrayood-learner'), **kwargs)
 
 def train_ae(df, # A manifest, or a list of PIL images / image paths (see `ae_dls`)
              size:int=28, # Image size

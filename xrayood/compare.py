@@ -6,7 +6,7 @@ Docs: https://xrayood.github.io/xrayood/compare.html.md"""
 
 # %% ../nbs/06_compare.ipynb #4b3e5b23
 from __future__ import annotations
-import json, time
+import dataclasses, json, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
@@ -17,46 +17,37 @@ from .models import *
 from .train import *
 
 # %% auto #0
-__all__ = ['DEFAULT_CONFIG', 'sample_train', 'run_config', 'compare', 'plot_compare', 'sweep', 'grid_sweep', 'random_search',
+__all__ = ['DEFAULT_CONFIG', 'config_spec', 'run_config', 'compare', 'plot_compare', 'sweep', 'grid_sweep', 'random_search',
            'sweep_heatmap', 'save_best', 'load_config']
 
 # %% ../nbs/06_compare.ipynb #2ca6799b
 DEFAULT_CONFIG = dict(arch='cnn', task='binary', size=28, channels=1, bs=128, oversample=True, epochs=10, lr=3e-3,
                       class_weights=False, seed=42)
-_DATA_KEYS = ('task', 'size', 'channels', 'bs', 'oversample', 'seed', 'presize', 'stats')
-_TRAIN_KEYS = ('epochs', 'lr', 'class_weights', 'arch', 'pretrained', 'strategy', 'n_unfreeze')
+_SPEC_KEYS = {f.name for f in dataclasses.fields(RunSpec)}
 
-def sample_train(df:pd.DataFrame, # A manifest
-                 n:int=None, # Training rows to keep (default: all)
-                 seed:int=42, # Random seed
-                 col:str='label', # Column to stratify on
-                ) -> pd.DataFrame:
-    "`df` with a stratified sample of `n` of its training rows (other splits untouched)"
-    if n is None or n >= (df.split == 'train').sum(): return df
-    from sklearn.model_selection import train_test_split
-    trn = df[df.split == 'train']
-    keep = train_test_split(trn, train_size=n, stratify=trn[col], random_state=seed)[0]
-    return pd.concat([keep, df[df.split != 'train']]).sort_index()
+def config_spec(cfg:dict=None, # A flat configuration, merged over `DEFAULT_CONFIG`
+               ) -> RunSpec:
+    "The `RunSpec` of a configuration: its `RunSpec` fields, and `create_model` keywords (e.g. `hidden`, `p`) for the rest"
+    cfg = {**DEFAULT_CONFIG, **(cfg or {})}
+    kw = {k: v for k, v in cfg.items() if k in _SPEC_KEYS}
+    if kw.get('stats') is not None: kw['stats'] = [list(map(float, s)) for s in kw['stats']]
+    kw['model_kwargs'] = {**(kw.get('model_kwargs') or {}), **{k: v for k, v in cfg.items() if k not in _SPEC_KEYS}}
+    return RunSpec(**kw)
 
 def run_config(df:pd.DataFrame, # A manifest
-               cfg:dict=None, # Configuration, merged over `DEFAULT_CONFIG`
+               cfg:dict=None, # Configuration, merged over `DEFAULT_CONFIG` (see `config_spec`)
                eval_split:str=None, # Split for the reported metrics (default: the validation split)
                learner:bool=False, # Also return the trained Learner?
               ):
-    "Train one configuration; its validation metrics, parameter count, seconds and images per second"
-    cfg = {**DEFAULT_CONFIG, **(cfg or {})}
-    dls = xray_dls(df, **{k: cfg[k] for k in _DATA_KEYS if k in cfg})
-    model_kw = {k: v for k, v in cfg.items() if k not in _DATA_KEYS + _TRAIN_KEYS}
-    learn = xray_learner(dls, cfg['arch'], class_weights=cfg['class_weights'], pretrained=cfg.get('pretrained', False), **model_kw)
-    lr = set_strategy(learn, cfg['strategy'], cfg.get('n_unfreeze', 5), cfg['lr']) if cfg.get('strategy') else cfg['lr']
+    "Train one configuration with the one recipe, `train_spec`; its validation metrics, parameter count, seconds and images per second"
     t0 = time.time()
-    with learn.no_bar(), learn.no_logging(): fit_best(learn, cfg['epochs'], lr)
-    secs = time.time() - t0
+    learn = train_spec(config_spec(cfg), df, progress=False)
+    secs, dls = time.time() - t0, learn.dls
     dl = dls.valid if eval_split is None else test_dl(dls, df, eval_split)
     m = evaluate(learn, dl)
     res = {k: m[k] for k in ('accuracy', 'balanced_accuracy', 'roc_auc', 'f1', 'precision', 'recall')}
     res |= dict(params=sum(p.numel() for p in learn.model.parameters()), trainable=trainable_params(learn.model), train_seconds=secs,
-                images_per_second=cfg['epochs'] * len(dls.train_ds) / secs)
+                images_per_second=learn.spec.epochs * len(dls.train_ds) / secs)
     return (res, learn) if learner else res
 
 # %% ../nbs/06_compare.ipynb #8d308ba5

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, sys
 from pathlib import Path
 import pandas as pd
-from .data import find_data, load_manifest, kaggle_manifest, medmnist_manifest, patient_split
+from .data import find_data, load_data
 
 # %% auto #0
 __all__ = ['MODES', 'course_mode', 'full_mode', 'pick', 'in_colab', 'course_info', 'lesson_data']
@@ -48,33 +48,18 @@ def course_info() -> dict:
     return dict(mode=course_mode(), device=dev, colab=in_colab())
 
 # %% ../nbs/00_course.ipynb #6157667b
-def _carve_test(df, pct, seed):
-    "Move a patient-grouped `pct` of `train` to `test` (for copies without a test split)"
-    t = patient_split(df, valid_pct=pct, seed=seed+1)
-    t.loc[(t.split == 'valid') & (df.split == 'train'), 'split'] = 'test'
-    return t
-
-def lesson_data(path=None, # A folder in Kaggle layout or holding a `manifest.csv`; default: `kermany224`, else `chest_xray`, if found
+def lesson_data(path=None, # A folder in Kaggle layout or holding a `manifest.csv` (or a MedMNIST `.npz`); default: `kermany224`, else `chest_xray`, if found
                 fallback:bool=True, # No Kermany images found: use the bundled PneumoniaMNIST (else raise)
                 valid_pct:float=0.2, # Fraction of `train` patients used for validation
                 test_pct:float=0.15, # Fraction of `train` patients held out as `test` when the copy has no test split
                 seed:int=42, # Seed of the patient splits
                 verbose:bool=True, # Print which data is used
                ) -> pd.DataFrame:
-    "Manifest of the Kermany images (patient-grouped train/valid/test) if found, else of the bundled PneumoniaMNIST"
+    "Manifest of the Kermany images (patient-grouped train/valid/test) if found, else of the bundled PneumoniaMNIST (`load_data`)"
     if path is None: path = find_data('kermany224') or find_data('chest_xray')
     if path is None:
         if not fallback: raise FileNotFoundError('No Kermany images found: pass the folder of your Kaggle copy, or see download_kaggle')
-        df = medmnist_manifest()
-        df['split'] = df.split.replace({'val': 'valid'})
-        df.attrs['source'] = 'PneumoniaMNIST (bundled, 28 px)'
         if verbose: print('Kermany images not found: using the bundled PneumoniaMNIST (28 px, official splits). '
                           'Pass your Kaggle folder to lesson_data, or see download_kaggle.')
-        return df
-    path = Path(path)
-    df = load_manifest(path/'manifest.csv') if (path/'manifest.csv').exists() else kaggle_manifest(path)
-    if not (df.split == 'test').any(): df = _carve_test(df, test_pct, seed)
-    df = patient_split(df, valid_pct=valid_pct, seed=seed)
-    df.attrs['source'] = f'Kermany et al. ({path.name})'
-    if verbose: print(f'Using the Kermany images in {Path(path).name}: ' + ', '.join(f'{s} {n}' for s, n in df.split.value_counts().items()))
-    return df
+        return load_data()
+    return load_data(path, seed=seed, valid_pct=valid_pct, test_pct=test_pct, verbose=verbose)

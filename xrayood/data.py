@@ -6,7 +6,7 @@ Docs: https://xrayood.github.io/xrayood/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #4ae53256
 from __future__ import annotations
-import os, re, importlib.resources
+import os, re, zipfile, importlib.resources
 from functools import lru_cache
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -16,15 +16,18 @@ from fastcore.parallel import parallel
 from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
-__all__ = ['LABELS', 'LABELS3', 'SPLITS', 'DICOM_EXTS', 'IMAGE_EXTS', 'MANIFEST_COLS', 'KAGGLE_HANDLE', 'data_dir', 'find_data',
-           'scale_to_uint8', 'path_str', 'to_gray8', 'read_xray', 'check_image', 'verify_images', 'find_kaggle_root',
-           'patient_id', 'label3_of', 'kaggle_manifest', 'save_manifest', 'load_manifest', 'patient_split',
-           'bundled_npz', 'medmnist_manifest', 'load_image', 'DownloadError', 'download_kaggle', 'pneumoniamnist']
+__all__ = ['LABELS', 'LABELS3', 'SPLITS', 'SPLIT_NAMES', 'TASKS', 'DICOM_EXTS', 'IMAGE_EXTS', 'MANIFEST_COLS', 'KAGGLE_HANDLE',
+           'data_dir', 'find_data', 'scale_to_uint8', 'path_str', 'to_gray8', 'read_xray', 'check_image',
+           'verify_images', 'find_kaggle_root', 'patient_id', 'label3_of', 'kaggle_manifest', 'check_manifest',
+           'save_manifest', 'load_manifest', 'patient_split', 'bundled_npz', 'medmnist_manifest', 'load_image',
+           'load_data', 'DownloadError', 'download_kaggle', 'pneumoniamnist']
 
 # %% ../nbs/01_data.ipynb #b4005776
 LABELS = ['NORMAL', 'PNEUMONIA']
 LABELS3 = ['NORMAL', 'BACTERIA', 'VIRUS']
 SPLITS = ['train', 'val', 'test']
+SPLIT_NAMES = ['train', 'valid', 'val', 'test']   # the split names a manifest may use (`valid`: carved out of `train`)
+TASKS = ('binary', '3class')
 DICOM_EXTS = {'.dcm', '.dicom'}
 IMAGE_EXTS = {'.jpeg', '.jpg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'} | DICOM_EXTS
 MANIFEST_COLS = ['path', 'split', 'label', 'label3', 'patient', 'idx']
@@ -41,14 +44,26 @@ def find_data(name:str, # A file or folder name, e.g. `'kermany224'`
     return next((p for p in cands if p.exists()), None)
 
 # %% ../nbs/01_data.ipynb #41c82e03
-def scale_to_uint8(a) -> np.ndarray:
-    "Scale an array deeper than 8 bits to `uint8` by the smallest bit depth (8–16) that holds its maximum"
-    a = np.asarray(a, dtype=np.float64)
-    a = a - min(a.min(), 0)
-    mx = a.max()
-    if a.dtype.kind == 'f' and mx <= 1: a, mx = a*255, mx*255
-    bits = int(np.clip(np.ceil(np.log2(mx + 1)), 8, 16)) if mx > 0 else 8
-    return np.round(a * 255 / (2**bits - 1)).clip(0, 255).astype(np.uint8)
+def scale_to_uint8(a, # An array of any real dtype; NaN and ±inf pixels are left out of the range and written as 0
+                   pct:tuple=None, # Stretch between these percentiles of the finite values instead, e.g. `(0.5, 99.5)`
+                  ) -> np.ndarray:
+    "`a` as `uint8`: floats in [0, 1] times 255, other data by the smallest bit depth (8–16) that holds its maximum"
+    a = np.asarray(a)
+    unit = a.dtype.kind in 'fb'                                     # floats (and booleans) in [0, 1] mean 0–255
+    a = a.astype(np.float64)
+    ok = np.isfinite(a)
+    v = a[ok]
+    if not v.size: return np.zeros(a.shape, np.uint8)
+    if pct is not None:
+        lo, hi = np.percentile(v, pct)
+        if hi <= lo: lo, hi = v.min(), max(v.max(), v.min() + 1)
+        k = 255/(hi - lo)
+    else:
+        lo = min(v.min(), 0)                                        # negative values are shifted up to 0
+        mx = v.max() - lo
+        bits = int(np.clip(np.ceil(np.log2(mx + 1)), 8, 16)) if mx > 0 else 8
+        k = 255 if unit and mx <= 1 else 255/(2**bits - 1)
+    return np.where(ok, np.round((a - lo)*k), 0).clip(0, 255).astype(np.uint8)
 
 # %% ../nbs/01_data.ipynb #993c4368
 def path_str(p, # A path or text, possibly holding the undecodable bytes of a non-UTF-8 file name
@@ -60,10 +75,23 @@ def path_str(p, # A path or text, possibly holding the undecodable bytes of a no
     try: return s.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
     except UnicodeEncodeError: return s.encode('utf-8', 'backslashreplace').decode('utf-8')
 
-def to_gray8(im:Image.Image) -> Image.Image:
-    "Convert a PIL image of any mode to 8-bit grayscale (`'L'`)"
+def _array_gray8(a:np.ndarray, pct=None) -> Image.Image:
+    "A 2-D, H×W×1 or H×W×3/4 array of any dtype as an `'L'` image"
+    if a.dtype == bool: a = a.astype(np.uint8)*255
+    if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
+    if a.ndim == 3 and a.shape[-1] in (3, 4):
+        if a.dtype != np.uint8: a = scale_to_uint8(a, pct)         # one scale for all channels
+        return to_gray8(Image.fromarray(np.ascontiguousarray(a)))
+    if a.ndim != 2: raise ValueError(f'Expected a 2-D or H×W×3/4 image, got shape {a.shape}')
+    return Image.fromarray(np.ascontiguousarray(a) if a.dtype == np.uint8 else scale_to_uint8(a, pct))
+
+def to_gray8(im, # A PIL image of any mode, or an array: 2-D of any dtype, or H×W×3/4 (RGB, RGBA)
+             pct:tuple=None, # Stretch deep or float data between these percentiles (see `scale_to_uint8`)
+            ) -> Image.Image:
+    "`im` as an 8-bit grayscale PIL image (`'L'`): deep and float data through `scale_to_uint8`, colour to luminance"
+    if not isinstance(im, Image.Image): return _array_gray8(np.asarray(im), pct)
     if im.mode == 'L': return im
-    if im.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'): return Image.fromarray(scale_to_uint8(np.asarray(im)))
+    if im.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'I;16N', 'F'): return Image.fromarray(scale_to_uint8(np.asarray(im), pct))
     if im.mode == 'P': im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
     if im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
         im = im.convert('RGBA')
@@ -81,8 +109,8 @@ def _is_dicom(src) -> bool:
     except (OSError, ValueError, AttributeError): return False
     return m == b'DICM'
 
-def _read_dicom(src) -> Image.Image:
-    "First frame of a DICOM file in 8-bit gray: modality rescale and window applied, the stored range mapped to 0–255"
+def _dicom_frame(src) -> tuple:
+    "`(a, lo, hi, inverted)`: a DICOM file's first frame with modality rescale and window applied, its stored range; colour as RGB (`lo`, `hi` None)"
     try:
         import pydicom
         from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
@@ -96,21 +124,27 @@ def _read_dicom(src) -> Image.Image:
     if int(ds.get('NumberOfFrames', 1) or 1) > 1: a = a[0]
     pi = str(ds.get('PhotometricInterpretation', 'MONOCHROME2'))
     if not pi.startswith('MONOCHROME'):                      # colour (pydicom gives RGB) or a palette
-        if pi == 'PALETTE COLOR': a = apply_color_lut(a, ds)
-        return to_gray8(Image.fromarray(a if a.dtype == np.uint8 else scale_to_uint8(a)))
+        return (apply_color_lut(a, ds) if pi == 'PALETTE COLOR' else a), None, None, False
     bits, signed = int(ds.get('BitsStored', 16)), int(ds.get('PixelRepresentation', 0)) == 1
     lo, hi = (-2**(bits-1), 2**(bits-1) - 1) if signed else (0, 2**bits - 1)
     slope, icpt = float(ds.get('RescaleSlope', 1) or 1), float(ds.get('RescaleIntercept', 0) or 0)
     lo, hi = sorted((lo*slope + icpt, hi*slope + icpt))       # the stored range, in modality units (a window maps into it)
     a = np.asarray(apply_voi_lut(apply_modality_lut(a, ds), ds), dtype=np.float64)
     if 'ModalityLUTSequence' in ds or 'VOILUTSequence' in ds: lo, hi = a.min(), max(a.max(), a.min() + 1)
-    a = np.round((a.clip(lo, hi) - lo)/(hi - lo)*255).astype(np.uint8)
-    return Image.fromarray(255 - a if pi == 'MONOCHROME1' else a)
+    return a, lo, hi, pi == 'MONOCHROME1'
 
-def read_xray(src, # A path, a binary file object, or a PIL image
+def _read_dicom(src) -> Image.Image:
+    "First frame of a DICOM file in 8-bit gray: modality rescale and window applied, the stored range mapped to 0–255"
+    a, lo, hi, inverted = _dicom_frame(src)
+    if lo is None: return to_gray8(a)
+    a = np.round((a.clip(lo, hi) - lo)/(hi - lo)*255).astype(np.uint8)
+    return Image.fromarray(255 - a if inverted else a)
+
+def read_xray(src, # A path, a binary file object, a PIL image or an array (see `to_gray8`)
              ) -> Image.Image:
     "Open `src` as an upright 8-bit grayscale PIL image, whatever its mode; DICOM through pydicom"
     if isinstance(src, Image.Image): return to_gray8(ImageOps.exif_transpose(src))
+    if isinstance(src, np.ndarray): return to_gray8(src)
     if isinstance(src, (str, os.PathLike)) and Path(src).suffix.lower() in DICOM_EXTS: return _read_dicom(src)
     pos = src.tell() if hasattr(src, 'tell') else None
     try:
@@ -255,30 +289,95 @@ def kaggle_manifest(path, # A folder holding the Kaggle layout (e.g. `chest_xray
 # %% ../nbs/01_data.ipynb #6ce36bb5
 def _write(im, p, **kw): p.parent.mkdir(parents=True, exist_ok=True); im.save(p, **kw)
 
+# %% ../nbs/01_data.ipynb #2cfd9a36
+def _eg(df:pd.DataFrame, m) -> str:
+    "The path of the first row of `df` where `m` holds, for an error message"
+    return path_str(df.path[m].iloc[0]) if 'path' in df and df.path[m].notna().any() else f'row {df.index[m][0]}'
+
+def _upper(s:pd.Series) -> pd.Series:
+    "Text values stripped and in upper case; missing values left missing"
+    return s.where(s.isna(), s.astype(str).str.strip().str.upper())
+
+def _image_keys(df:pd.DataFrame) -> pd.DataFrame:
+    "What identifies each row's image: the file, and for MedMNIST rows also the array (`val` for `valid`) and position"
+    idx = pd.to_numeric(df['idx'], errors='coerce') if 'idx' in df else pd.Series(np.nan, index=df.index)
+    arr = df.split.astype(str).replace({'valid': 'val'}).where(idx.notna(), '')
+    return pd.DataFrame(dict(path=df.path.astype(str), arr=arr, idx=idx.fillna(-1)))
+
+def check_manifest(df:pd.DataFrame, # A manifest: one row per image with `path`, `split`, `label` (and `label3` for '3class')
+                   task:str='binary', # 'binary' (NORMAL/PNEUMONIA) or '3class' (NORMAL/BACTERIA/VIRUS, from `label3`)
+                  ) -> pd.DataFrame:
+    "Copy of `df` with its labels in upper case, or a one-line `ValueError` saying what to change"
+    if task not in TASKS: raise ValueError(f"task must be 'binary' or '3class', not {task!r}")
+    need = ['path', 'split', 'label'] + (['label3'] if task == '3class' else [])
+    miss = [c for c in need if c not in df.columns]
+    if miss: raise ValueError(f'the manifest has no {", ".join(miss)} column (it has {", ".join(map(str, df.columns)) or "none"}): '
+                              f'add {", ".join(miss)}; a manifest needs {", ".join(need)}')
+    if not len(df): raise ValueError(f'the manifest has no rows (only a header): add one row per image ({", ".join(need)})')
+    df = df.copy()
+    for c in ('path', 'split'):
+        if df[c].isna().any(): raise ValueError(f'{df[c].isna().sum()} row(s) without a {c} (e.g. {_eg(df, df[c].isna())}): fill them in or drop them')
+    bad = ~df.split.isin(SPLIT_NAMES)
+    if bad.any():
+        names = ', '.join(map(repr, sorted(set(df.split[bad].astype(str)))[:5]))
+        raise ValueError(f'unknown split name {names} ({bad.sum()} row(s), e.g. {_eg(df, bad)}): use {", ".join(SPLIT_NAMES)} (lower case)')
+    if task == '3class' and df.label3.isna().all() and 'idx' in df and df['idx'].notna().all():
+        raise ValueError("PneumoniaMNIST has no BACTERIA/VIRUS labels (label3): use task='binary', or the Kermany images "
+                         "(a Kaggle-layout folder) for '3class'")
+    for c, vocab in [('label', LABELS), ('label3', LABELS3)]:
+        if c not in df: continue
+        df[c] = _upper(df[c])
+        if (c == 'label' or task == '3class') and df[c].isna().any():
+            n, eg = df[c].isna().sum(), _eg(df, df[c].isna())
+            raise ValueError(f'{n} row(s) without a {c} (e.g. {eg}): give each one of {", ".join(vocab)}, or drop them' +
+                             (" (or use task='binary')" if c == 'label3' else ''))
+        unk = df[c].notna() & ~df[c].isin(vocab)
+        if unk.any():
+            vals = ', '.join(map(repr, sorted(set(df[c][unk]))[:5]))
+            raise ValueError(f'unknown {c} {vals} ({unk.sum()} row(s), e.g. {_eg(df, unk)}): {c} must be one of {", ".join(vocab)} '
+                             '(any case); drop or relabel those rows')
+    keys = _image_keys(df)
+    dup = keys.duplicated(keep=False)
+    if dup.any():
+        first = keys[dup].iloc[0]
+        splits = sorted(set(df.split[(keys == first).all(axis=1)]))
+        raise ValueError(f'{keys.duplicated().sum()} duplicate row(s): the same image listed more than once (e.g. {path_str(first.path)}'
+                         f'{"" if first.arr == "" else f" [{first.arr} {int(first.idx)}]"} in {" and ".join(splits)}): '
+                         'keep one row per image (df.drop_duplicates), each image in one split')
+    return df
+
 # %% ../nbs/01_data.ipynb #4f4161b2
 def save_manifest(df:pd.DataFrame, # A manifest
                   fname, # The CSV file to write
-                  relative_to=None, # Write paths relative to this folder (e.g. `df.attrs['root']`)
+                  relative_to=None, # Write paths relative to this folder (e.g. `df.attrs['root']`; then pass it as `load_manifest`'s `root`)
                  ) -> Path:
-    "Write `df` to `fname` as CSV (the bytes of non-UTF-8 file names are kept as they are)"
+    "Write `df` to `fname` as CSV, relative paths relative to the CSV's folder (absolute ones stay absolute): `load_manifest(fname)` reads it from anywhere"
     fname = Path(fname)
     fname.parent.mkdir(parents=True, exist_ok=True)
     out = df.copy()
     if relative_to is not None: out['path'] = [os.path.relpath(p, relative_to) for p in out.path]
+    else:
+        here = os.path.abspath(fname.parent)
+        out['path'] = [p if os.path.isabs(p) else os.path.relpath(os.path.abspath(p), here) for p in map(os.fspath, out.path)]
     out.to_csv(fname, index=False, errors='surrogateescape')
     return fname
 
 def load_manifest(fname, # A CSV written by `save_manifest` (or Kaggle-style with `path,split,label,...`)
                   root=None, # Folder that relative paths start from (default: the CSV's folder)
+                  task:str='binary', # The labels it must have: 'binary' or '3class' (see `check_manifest`)
                  ) -> pd.DataFrame:
-    "Read a manifest CSV, with absolute paths"
+    "Read a manifest CSV and check it (`check_manifest`), with absolute paths"
     fname = Path(fname)
-    df = pd.read_csv(fname, encoding_errors='surrogateescape')
-    root = Path(ifnone(root, fname.parent))
-    df['path'] = [p if os.path.isabs(p) else str(root/p) for p in df.path]
+    if not fname.is_file(): raise FileNotFoundError(f'No such manifest: {path_str(fname)}')
+    try: df = pd.read_csv(fname, encoding_errors='surrogateescape')
+    except pd.errors.EmptyDataError: raise ValueError(f'{path_str(fname)}: empty file: a manifest needs a header (path,split,label) and one row per image') from None
+    root = os.path.abspath(ifnone(root, fname.parent))
+    if 'path' in df: df['path'] = [p if not isinstance(p, str) or os.path.isabs(p) else os.path.normpath(os.path.join(root, p)) for p in df.path]
+    try: df = check_manifest(df, task)
+    except ValueError as e: raise ValueError(f'{path_str(fname)}: {e}') from None
     for c in MANIFEST_COLS:
         if c not in df: df[c] = None
-    if 'patient' in df and df.patient.isna().all() and df.idx.isna().all(): df['patient'] = df.path.map(patient_id)
+    if df.patient.isna().all() and df.idx.isna().all(): df['patient'] = df.path.map(patient_id)
     return df
 
 # %% ../nbs/01_data.ipynb #90801220
@@ -302,26 +401,94 @@ def bundled_npz() -> Path:
     "The PneumoniaMNIST 28×28 file that ships with `xrayood` (MedMNIST v2, CC BY 4.0)"
     return Path(str(importlib.resources.files('xrayood')/'assets'/'pneumoniamnist.npz'))
 
+def _check_npz(d:dict, name:str):
+    "A one-line `ValueError` naming the file `name` if the arrays `d` are not a MedMNIST PneumoniaMNIST set"
+    def bad(what): return ValueError(f'{name}: {what}')
+    splits = [s for s in SPLITS if f'{s}_images' in d or f'{s}_labels' in d]
+    if not splits: raise bad(f'no train_images/val_images/test_images arrays (it holds {", ".join(sorted(d)) or "nothing"}): '
+                             'pass a MedMNIST .npz such as pneumoniamnist.npz')
+    for s in splits:
+        x, y = d.get(f'{s}_images'), d.get(f'{s}_labels')
+        if x is None: raise bad(f'{s}_labels but no {s}_images: add the images, one per label')
+        if y is None: raise bad(f'{s}_images but no {s}_labels: add {s}_labels, 0 (NORMAL) or 1 (PNEUMONIA) for each image')
+        if x.ndim not in (3, 4) or (x.ndim == 4 and x.shape[-1] not in (1, 3, 4)):
+            raise bad(f'{s}_images has shape {x.shape}: expected (n, height, width) gray or (n, height, width, 3) colour images')
+        if x.dtype.kind not in 'uifb': raise bad(f'{s}_images has dtype {x.dtype}: expected numbers (uint8, or floats in [0, 1])')
+        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+            raise bad(f'{s}_labels has shape {y.shape}: expected one label per image, shape (n,) or (n, 1)')
+        if y.size != len(x): raise bad(f'{y.size} {s}_labels for {len(x)} {s}_images: give exactly one label per image')
+        if y.dtype.kind not in 'uifb': raise bad(f'{s}_labels has dtype {y.dtype}: expected 0 (NORMAL) and 1 (PNEUMONIA)')
+        vals = np.unique(y)
+        if not np.isin(vals, [0, 1]).all():
+            raise bad(f'{s}_labels holds {", ".join(map(str, vals[~np.isin(vals, [0, 1])][:5].tolist()))}: PneumoniaMNIST labels are '
+                      '0 (NORMAL) and 1 (PNEUMONIA); map other classes to these two or drop them')
+
 @lru_cache(maxsize=4)
-def _npz(path:str) -> dict: 
-    with np.load(path) as d: return {k: d[k] for k in d.files}
+def _npz(path:str) -> dict:
+    "The arrays of the MedMNIST `.npz` at `path`, checked (`_check_npz`)"
+    name, p = path_str(path), Path(path)
+    if p.stat().st_size == 0: raise ValueError(f'{name}: empty file (0 bytes): download it again, or pass another MedMNIST .npz')
+    if not zipfile.is_zipfile(p): raise ValueError(f'{name}: not a .npz file (not a zip archive): pass a MedMNIST .npz such as pneumoniamnist.npz')
+    try:
+        with np.load(p) as d: arrs = {k: d[k] for k in d.files}
+    except Exception as e: raise ValueError(f'{name}: unreadable .npz ({type(e).__name__}: {path_str(e)}): download it again') from None
+    _check_npz(arrs, name)
+    return arrs
 
 def medmnist_manifest(npz=None, # A MedMNIST PneumoniaMNIST `.npz` (any size); default: the bundled 28×28 copy
                      ) -> pd.DataFrame:
-    "Manifest of a MedMNIST `.npz`: one row per image, the array position in `idx`"
+    "Manifest of a MedMNIST `.npz`, checked: one row per image, the array position in `idx`"
     npz = str(Path(ifnone(npz, bundled_npz())).resolve())
-    if not Path(npz).is_file(): raise FileNotFoundError(f'No such file: {npz} (expected a MedMNIST .npz)')
+    if not Path(npz).is_file(): raise FileNotFoundError(f'No such file: {path_str(npz)} (expected a MedMNIST .npz)')
     d = _npz(npz)
-    dfs = [pd.DataFrame(dict(path=npz, split=s, label=np.array(LABELS)[d[f'{s}_labels'].reshape(-1)],
-                             label3=None, patient=None, idx=np.arange(len(d[f'{s}_labels']))))
+    dfs = [pd.DataFrame(dict(path=npz, split=s, label=np.array(LABELS)[d[f'{s}_labels'].reshape(-1).astype(int)],
+                             label3=None, patient=None, idx=np.arange(len(d[f'{s}_images']))))
            for s in SPLITS if f'{s}_images' in d]
     return pd.concat(dfs, ignore_index=True)[MANIFEST_COLS]
 
 def load_image(row) -> Image.Image:
-    "The 8-bit grayscale image of a manifest row, from a file or a MedMNIST array"
+    "The 8-bit grayscale image of a manifest row, from a file or a MedMNIST array (through `to_gray8`)"
     if pd.isna(row.get('idx')): return read_xray(row['path'])
     split = {'valid': 'val'}.get(row['split'], row['split'])   # MedMNIST's `val` array, also when the split is named `valid`
-    return Image.fromarray(_npz(row['path'])[f"{split}_images"][int(row['idx'])])
+    return to_gray8(_npz(row['path'])[f"{split}_images"][int(row['idx'])])
+
+# %% ../nbs/01_data.ipynb #ad7b398e
+def _carve_test(df, pct, seed):
+    "Move a patient-grouped `pct` of `train` to `test` (for copies without a test split)"
+    t = patient_split(df, valid_pct=pct, seed=seed+1)
+    t.loc[(t.split == 'valid') & (df.split == 'train'), 'split'] = 'test'
+    return t
+
+def load_data(src=None, # None or 'bundled': the bundled PneumoniaMNIST; a MedMNIST `.npz`; a Kaggle-layout folder; a folder with `manifest.csv`
+              seed:int=42, # Seed of the patient splits (folders)
+              valid_pct:float=0.2, # Fraction of `train` patients moved to `valid` (folders)
+              task:str='binary', # 'binary' or '3class': the labels the manifest must have (`check_manifest`)
+              verbose:bool=False, # Print which data is used and its split sizes
+              test_pct:float=0.15, # Fraction of `train` patients held out as `test` when a folder has no test split
+              carve:bool=True, # Carve `valid` (and a missing `test`) out of `train`, and name MedMNIST's `val` `valid`? False: the splits as stored
+             ) -> pd.DataFrame:
+    "A checked manifest with `train`, `valid` and (when there is one) `test` rows, and `attrs['source']`"
+    if src is None or str(src) == 'bundled': df, source, what = medmnist_manifest(), 'PneumoniaMNIST (bundled, 28 px)', 'the bundled PneumoniaMNIST (28 px)'
+    else:
+        p = Path(src)
+        if not p.exists(): raise FileNotFoundError(f'No such file or folder: {path_str(p)}')
+        if p.is_file():
+            if p.suffix.lower() != '.npz':
+                raise ValueError(f'{path_str(p)}: DATA must be a folder (Kaggle layout, or with manifest.csv) or a MedMNIST .npz')
+            df, source = medmnist_manifest(p), f'MedMNIST ({path_str(p.name)})'
+            what = source
+        else:
+            df = load_manifest(p/'manifest.csv', task=task) if (p/'manifest.csv').is_file() else kaggle_manifest(p)
+            source, what = f'Kermany et al. ({path_str(p.name)})', f'the Kermany images in {path_str(p.name)}'
+    mnist = df['idx'].notna().all()
+    if carve and mnist: df['split'] = df.split.replace({'val': 'valid'})
+    elif carve and not (df.split == 'valid').any():
+        if not (df.split == 'test').any(): df = _carve_test(df, test_pct, seed)
+        df = patient_split(df, valid_pct=valid_pct, seed=seed)
+    df = check_manifest(df, task)
+    df.attrs['source'] = source
+    if verbose: print(f'Using {what}: ' + ', '.join(f'{s} {n}' for s, n in df.split.value_counts().items()))
+    return df
 
 # %% ../nbs/01_data.ipynb #444b041e
 class DownloadError(RuntimeError):

@@ -14,7 +14,7 @@ from fastai.distributed import *
 from .data import *
 from .loaders import *
 from .train import *
-from .course import lesson_data
+from .models import create_model
 
 # %% auto #0
 __all__ = ['dist_backend', 'weights_digest', 'DistribStats', 'train_distributed', 'parser', 'main']
@@ -48,15 +48,9 @@ class DistribStats(Callback):
     def after_train(self): self.weights = weights_digest(self.model)
 
 # %% ../nbs/19_distributed.ipynb #c5bc0be5
-def _sample_train(df, n, seed):
-    "`df` with a random `n` of its training rows (all the other splits kept)"
-    tr = df[df.split == 'train']
-    if not n or n >= len(tr): return df
-    return df.drop(tr.index.difference(tr.sample(n, random_state=seed).index)).reset_index(drop=True)
-
-def train_distributed(out='out/distributed', # Folder for `model.pkl`, `history.csv`, `result.json`, `models/`: seen by every process, written by rank 0
-                      df=None, # A manifest (default: the bundled PneumoniaMNIST)
-                      n_train:int=None, # Train on a random sample of this many training images (default: all)
+def train_distributed(out='out/distributed', # Folder for `model.safetensors`, `history.csv`, `result.json`: seen by every process, written by rank 0
+                      df=None, # A manifest (default: `load_data()`, the bundled PneumoniaMNIST)
+                      n_train:int=None, # Train on a stratified sample of this many training images (default: all)
                       arch='cnn', # Architecture (see `create_model`)
                       pretrained:bool=False, # ImageNet weights (fetched by rank 0 first)
                       size:int=28, # Image size
@@ -71,7 +65,7 @@ def train_distributed(out='out/distributed', # Folder for `model.pkl`, `history.
                       fp16:bool=None, # fastai mixed precision (default: on GPUs)
                       cbs=None, # More callbacks for the `Learner`
                      ) -> dict:
-    "Train a classifier with `fit_best` inside `Learner.distrib_ctx`, whichever launcher started this process; rank 0 writes to `out`"
+    "Train a classifier with the one recipe, `train_spec`, inside `Learner.distrib_ctx`, whichever launcher started this process; rank 0 writes to `out`"
     t0 = time.time()
     cpu = ifnone(cpu, not torch.cuda.is_available())
     device = torch.device('cpu') if cpu else None
@@ -81,23 +75,22 @@ def train_distributed(out='out/distributed', # Folder for `model.pkl`, `history.
         if not cpu: device = state.device        # cuda:LOCAL_RANK (Accelerate's CPU is 'cpu:0', which torch.load rejects)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    df = _sample_train(medmnist_manifest() if df is None else df, n_train, seed)
-    dls = xray_dls(df, size=size, channels=channels, bs=bs, oversample=oversample, seed=seed, device=device)
-    if rank_distrib(): distrib_barrier()         # rank 0 first: it alone fetches and caches pretrained weights
-    learn = xray_learner(dls, arch, pretrained=pretrained, path=out, fp16=ifnone(fp16, not cpu))
-    if not rank_distrib(): distrib_barrier()
+    if df is None: df = load_data()
+    spec = RunSpec(data=df.attrs.get('source', 'manifest'), arch=arch, pretrained=pretrained, size=size, channels=channels, bs=bs,
+                   epochs=epochs, lr=lr, seed=seed, oversample=oversample, sample=n_train)
+    if pretrained: rank0_first(create_model, arch, pretrained=True)   # rank 0 alone fetches and caches the weights
     stats = DistribStats()
-    learn.add_cbs([stats, *L(cbs)])
     # Mixed precision is fastai's (`fp16`); 'no' keeps `accelerate launch --mixed_precision` from adding a second layer
-    with learn.distrib_ctx(sync_bn=ifnone(sync_bn, not cpu), cpu=cpu, mixed_precision='no'):
-        fit_best(learn, epochs, lr)
+    learn = train_spec(spec, df, device=device, cbs=[stats, *L(cbs)], fp16=ifnone(fp16, not cpu),
+                       fit_ctx=lambda l: l.distrib_ctx(sync_bn=ifnone(sync_bn, not cpu), cpu=cpu, mixed_precision='no'))
     learn.remove_cb(stats)
-    res = dict(rank=rank_distrib(), world_size=max(num_distrib(), 1), backend=dist_backend(), device=str(dls.device),
+    res = dict(rank=rank_distrib(), world_size=max(num_distrib(), 1), backend=dist_backend(), device=str(learn.dls.device),
                epoch_batches=stats.batches, epoch_items=stats.items, epoch_valid_items=stats.valid_items,
                weights=stats.weights, seconds=round(time.time() - t0, 1), history=learn.history.to_dict('records'))
     if rank_distrib() == 0:
+        from xrayood.gate import save_model
         learn.history.to_csv(out/'history.csv', index_label='epoch')
-        learn.export(out.absolute()/'model.pkl')
+        save_model(learn, out/'model.safetensors', manifest=learn.manifest)
         (out/'result.json').write_text(json.dumps(res, indent=2))
     return res
 
@@ -107,8 +100,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='python -m xrayood.distributed',
                                 description='Train a chest X-ray classifier with one process per GPU (or per CPU process)')
     p.add_argument('--out', default='out/distributed', help='output folder, seen by every process (default: %(default)s)')
-    p.add_argument('--data', help='a folder of Kermany images (see lesson_data); default: the bundled PneumoniaMNIST')
-    p.add_argument('--n-train', type=int, help='train on a random sample of this many images')
+    p.add_argument('--data', help='DATA as for `xrayood train` (see load_data); default: the bundled PneumoniaMNIST')
+    p.add_argument('--n-train', type=int, help='train on a stratified sample of this many images')
     p.add_argument('--arch', default='cnn', help='cnn, resnet50, efficientnet_lite0, vit, or a timm name (default: %(default)s)')
     p.add_argument('--pretrained', action='store_true', help='start from ImageNet weights')
     p.add_argument('--size', type=int, default=28, help='image size (default: %(default)s)')
@@ -125,7 +118,7 @@ def main(argv=None) -> dict:
     "Entry point of `python -m xrayood.distributed`: train, and print rank 0's result as JSON"
     a = vars(parser().parse_args(argv))
     data = a.pop('data')
-    df = lesson_data(data, fallback=False, verbose=rank_distrib() == 0) if data else None
+    df = load_data(data, seed=a['seed'], verbose=rank_distrib() == 0) if data else None
     res = train_distributed(df=df, **a)
     if res['rank'] == 0: print(json.dumps({k: v for k, v in res.items() if k != 'history'}))
     return res

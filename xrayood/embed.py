@@ -59,7 +59,7 @@ def embed_dl(items, # A manifest DataFrame, image paths or PIL images
              num_workers:int=0, # DataLoader worker processes (on a CPU, workers compete with the model for cores)
             ) -> TfmdDL:
     "An unlabelled, ordered DataLoader of `items` for feature extraction"
-    stats = ifnone(stats, imagenet_stats if channels == 3 else ([0.449], [0.226]))
+    stats = ifnone(stats, default_stats(channels))
     dblock = DataBlock(blocks=XrayBlock(channels), get_x=noop, splitter=lambda o: (L(range(len(o))), L()),
                        item_tfms=Resize(size, method=ResizeMethod.Squish), batch_tfms=Normalize.from_stats(*stats))
     return dblock.dataloaders(_head(items), bs=bs, device=device, num_workers=num_workers).test_dl(items, bs=bs, rm_type_tfms=0)

@@ -8,29 +8,56 @@ Docs: https://xrayood.github.io/xrayood/features.html.md"""
 from __future__ import annotations
 import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import NearestNeighbors
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.mixture import GaussianMixture
 from sklearn.cluster import AgglomerativeClustering
 from sklearn import metrics as skm
+from .search import SimilarityIndex
 
 # %% auto #0
-__all__ = ['knn_accuracy', 'plot_knn', 'sample_idx', 'project', 'plot_embedding', 'cluster', 'cluster_agreement']
+__all__ = ['knn_predict', 'knn_accuracy', 'plot_knn', 'sample_idx', 'project', 'plot_embedding', 'cluster', 'cluster_agreement']
 
 # %% ../nbs/09_features.ipynb #549dae67
+def _neighbours(train_f, test_f, k:int, metric:str) -> np.ndarray:
+    "Row indices (m, k) of the `k` nearest training rows of each test row, nearest first"
+    if metric == 'cosine': return SimilarityIndex(train_f).kneighbors(test_f, k)[1]
+    return NearestNeighbors(n_neighbors=k, metric=metric).fit(np.asarray(train_f)).kneighbors(np.asarray(test_f), return_distance=False)
+
+def _vote(nbr_y:np.ndarray, # Class indices of the neighbours (m, k)
+          n_classes:int) -> np.ndarray:
+    "Majority class index of each row; ties go to the smallest index (`argmax` keeps the first maximum)"
+    counts = np.zeros((len(nbr_y), n_classes), dtype=np.int64)
+    np.add.at(counts, (np.repeat(np.arange(len(nbr_y)), nbr_y.shape[1]), nbr_y.ravel()), 1)
+    return counts.argmax(1)
+
+def knn_predict(train_f:np.ndarray, # Training features (n, d)
+                train_y, # Training labels
+                test_f:np.ndarray, # Test features (m, d)
+                k:int=5, # Number of neighbours (at most n)
+                metric:str='cosine', # `'cosine'` (`SimilarityIndex`), or any metric of scikit-learn's `NearestNeighbors`
+               ) -> np.ndarray:
+    "Label of each test row by a majority vote of its `k` nearest training rows; a tie goes to the smallest class (sorted order)"
+    classes, yi = np.unique(np.asarray(train_y), return_inverse=True)
+    if not 1 <= k <= len(yi): raise ValueError(f'k must be between 1 and the {len(yi)} training rows, not {k}')
+    return classes[_vote(yi[_neighbours(train_f, test_f, k, metric)], len(classes))]
+
 def knn_accuracy(train_f:np.ndarray, # Training features (n, d)
                  train_y, # Training labels
                  test_f:np.ndarray, # Test features (m, d)
                  test_y, # Test labels
                  ks=(1, 3, 5, 11, 21, 51), # Numbers of neighbours to try (those above n are skipped)
-                 metric:str='cosine', # Distance, as in `KNeighborsClassifier` (`'cosine'`, `'euclidean'`, ...)
+                 metric:str='cosine', # `'cosine'` (`SimilarityIndex`), or any metric of scikit-learn's `NearestNeighbors` (`'euclidean'`, ...)
                 ) -> pd.DataFrame:
-    "Accuracy and balanced accuracy of a `k`-nearest-neighbour vote, for each `k`"
+    "Accuracy and balanced accuracy of a `k`-nearest-neighbour vote (`knn_predict`), for each `k`"
+    classes, yi = np.unique(np.asarray(train_y), return_inverse=True)
+    ks = [k for k in ks if k <= len(yi)]
+    if not ks: return pd.DataFrame(columns=['k', 'accuracy', 'balanced_accuracy'])
+    nbr_y = yi[_neighbours(train_f, test_f, max(ks), metric)]   # once, for the largest k; nearest first
     rows = []
     for k in ks:
-        if k > len(train_f): continue
-        pred = KNeighborsClassifier(n_neighbors=k, metric=metric).fit(train_f, train_y).predict(test_f)
+        pred = classes[_vote(nbr_y[:, :k], len(classes))]
         rows.append(dict(k=k, accuracy=skm.accuracy_score(test_y, pred),
                          balanced_accuracy=skm.balanced_accuracy_score(test_y, pred)))
     return pd.DataFrame(rows)

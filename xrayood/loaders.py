@@ -6,14 +6,18 @@ Docs: https://xrayood.github.io/xrayood/loaders.html.md"""
 
 # %% ../nbs/02_loaders.ipynb #82dffae3
 from __future__ import annotations
+import dataclasses, json
+from dataclasses import dataclass
 import pandas as pd, numpy as np
 from fastai.vision.all import *
 from sklearn.utils.class_weight import compute_class_weight
 from .data import *
+from .data import _npz
 
 # %% auto #0
-__all__ = ['TensorXray', 'PILXray', 'PILXrayRGB', 'XrayBlock', 'xray_tfms', 'BalancedDL', 'SquishResize', 'label_col', 'xray_dls',
-           'test_dl', 'train_labels', 'class_weights', 'balance_table', 'plot_balance']
+__all__ = ['SPEC_VERSION', 'TensorXray', 'PILXray', 'PILXrayRGB', 'XrayBlock', 'default_stats', 'xray_tfms', 'label_col',
+           'RunSpec', 'BalancedDL', 'SquishResize', 'spec_dls', 'xray_dls', 'inference_dls', 'test_dl', 'sample_train',
+           'train_labels', 'class_weights', 'balance_table', 'plot_balance']
 
 # %% ../nbs/02_loaders.ipynb #399e7174
 class TensorXray(TensorImageBW):
@@ -43,6 +47,11 @@ def XrayBlock(channels:int=3, # 1 for one-channel models, 3 to repeat the gray i
     return ImageBlock(cls=PILXray if channels == 1 else PILXrayRGB)
 
 # %% ../nbs/02_loaders.ipynb #e6d3e69b
+def default_stats(channels:int=3, # 1 or 3 input channels
+                 ) -> list:
+    "`[mean, std]` for `Normalize`: ImageNet's for 3 channels, their channel average for 1 (the one place these numbers live)"
+    return [list(map(float, s)) for s in (imagenet_stats if channels == 3 else ([0.449], [0.226]))]
+
 def xray_tfms(size:int, # Final (square) image size
               aug:bool=True, # Random augmentation on the training set?
               channels:int=3, # Input channels (picks the normalisation statistics)
@@ -50,11 +59,94 @@ def xray_tfms(size:int, # Final (square) image size
               **kwargs, # Passed on to fastai's `aug_transforms`
              ) -> list:
     "Batch transforms for X-rays: chest-safe augmentation, resize to `size`, normalisation"
-    if stats is None: stats = imagenet_stats if channels == 3 else ([0.449], [0.226])
+    if stats is None: stats = default_stats(channels)
     kw = dict(do_flip=False, max_rotate=10., max_zoom=1.1, max_lighting=0.2, max_warp=0., p_lighting=0.75,
               min_scale=0.85) | kwargs
     tfms = aug_transforms(size=size, **kw) if aug else [RandomResizedCropGPU(size, min_scale=1., ratio=(1., 1.))]  # whole image, resized
     return [*tfms, Normalize.from_stats(*stats)]
+
+# %% ../nbs/02_loaders.ipynb #8240e2a7
+SPEC_VERSION = 1
+
+def label_col(task:str) -> str:
+    "The manifest column for `task`: `'binary'` → `label`, `'3class'` → `label3`"
+    if task not in ('binary', '3class'): raise ValueError(f"task must be 'binary' or '3class', not {task!r}")
+    return 'label' if task == 'binary' else 'label3'
+
+@dataclass
+class RunSpec:
+    "One run, from data to model file: data, classes, preprocessing, model, training; saved with the model, like timm's `pretrained_cfg`"
+    data:str='bundled' # The data as given: 'bundled', a MedMNIST `.npz`, a Kaggle-layout folder or a folder with `manifest.csv`
+    task:str='binary' # `'binary'` (NORMAL/PNEUMONIA) or `'3class'` (NORMAL/BACTERIA/VIRUS)
+    arch:str='cnn' # `'cnn'`, a short name or any timm model name (see `create_model`)
+    size:int=None # Side of the model's square input (default: the images' own side for MedMNIST arrays, else 224)
+    channels:int=None # 1, or 3 (the gray image repeated, for ImageNet models); default: 1 for `'cnn'`, else 3
+    resize:str='squish' # How any image becomes `size`×`size`: `'squish'` (the whole image, aspect not kept)
+    presize:int=None # Items resized to this side before batch augmentation (default: none for MedMNIST arrays, else 1.15 × `size`; `False`: only other sizes are squished to `size`)
+    stats:list=None # `[mean, std]` of `Normalize`, one value per channel (default: ImageNet's; their channel average for 1 channel)
+    aug:bool=True # Augment the training batches (`xray_tfms`)?
+    aug_kwargs:dict=None # Passed on to fastai's `aug_transforms`
+    oversample:bool=True # Draw training images with weights 1/(class count)?
+    class_weights:bool=False # Weight the loss by n/(k·count) per class?
+    pretrained:bool=False # Start from ImageNet weights
+    strategy:str=None # Transfer strategy: `'head'`, `'last_n'`, `'full'` (see `set_strategy`), or `None`: train everything at `lr`
+    n_unfreeze:int=5 # Blocks unfrozen by `strategy='last_n'`
+    model_kwargs:dict=None # Passed on to `create_model` (e.g. `drop_rate`)
+    epochs:int=10 # Epochs of the one-cycle schedule
+    bs:int=64 # Batch size
+    lr:float=3e-3 # Peak learning rate
+    sample:int=None # Train on a stratified sample of this many training images (default: all)
+    seed:int=42 # One seed for sampling, batches, augmentation and initial weights
+    vocab:list=None # Class names in the model's output order (default: from `task`)
+    splits:dict=None # Split names: `{'train': ..., 'valid': ..., 'test': ...}` (default: `train`, `valid` or `val`, `test`)
+
+    def __post_init__(self):
+        if self.vocab is None: self.vocab = list(LABELS if self.task == 'binary' else LABELS3)
+        if self.channels is None: self.channels = 1 if self.arch == 'cnn' else 3
+        self.check()
+
+    def check(self):
+        "Raise a one-line `ValueError` naming the first setting out of range"
+        label_col(self.task)
+        ok = lambda v, lo, hi=None: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi))
+        for k, lo, hi, what in [('size', 16, 1024, 'pixels'), ('bs', 1, None, 'images'), ('epochs', 1, None, 'epochs'),
+                                ('sample', 2, None, 'training images'), ('n_unfreeze', 1, None, 'blocks')]:
+            if not ok(getattr(self, k), lo, hi) or (getattr(self, k) is not None and int(getattr(self, k)) != getattr(self, k)):
+                raise ValueError(f"{k}={getattr(self, k)!r}: must be a whole number of {what}, at least {lo}" + (f' and at most {hi}' if hi else ''))
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 10):
+            raise ValueError(f'lr={self.lr!r}: the learning rate must be above 0 (and at most 10); try 3e-3')
+        if self.channels not in (1, 3): raise ValueError(f'channels={self.channels!r}: must be 1 or 3')
+        if self.resize != 'squish': raise ValueError(f"resize={self.resize!r}: only 'squish' is supported")
+        if self.strategy not in (None, 'head', 'last_n', 'full'): raise ValueError(f"strategy={self.strategy!r}: must be 'head', 'last_n', 'full' or None")
+        if self.stats is not None and (len(self.stats) != 2 or any(len(s) != self.channels for s in self.stats)):
+            raise ValueError(f'stats={self.stats!r}: must be [mean, std] with {self.channels} value(s) each')
+        return self
+
+    def resolve(self, df:pd.DataFrame=None) -> RunSpec:
+        "A copy with every default made explicit (from the manifest `df` where they depend on the data)"
+        s = dataclasses.replace(self, vocab=list(self.vocab), aug_kwargs=dict(self.aug_kwargs or {}), model_kwargs=dict(self.model_kwargs or {}))
+        mnist = df is not None and 'idx' in df and df['idx'].notna().all()
+        if s.size is None: s.size = int(_npz(df.path.iloc[0])['train_images'].shape[1]) if mnist else 224
+        if s.presize is None: s.presize = False if mnist else round(s.size*1.15)
+        if s.stats is None: s.stats = [list(map(float, o)) for o in (imagenet_stats if s.channels == 3 else ([0.449], [0.226]))]
+        if s.splits is None:
+            valid = 'valid' if df is None or (df.split == 'valid').any() else 'val'
+            s.splits = dict(train='train', valid=valid, test='test')
+        return s.check()
+
+    def to_dict(self) -> dict:
+        "The spec as plain JSON types, with its format version"
+        return dict(spec_version=SPEC_VERSION, **json.loads(json.dumps(dataclasses.asdict(self))))
+
+    @classmethod
+    def from_dict(cls, d:dict) -> RunSpec:
+        "The spec `to_dict` wrote; unknown keys or another version are a clear error"
+        d = dict(d)
+        v = d.pop('spec_version', SPEC_VERSION)
+        if v != SPEC_VERSION: raise ValueError(f'run spec version {v}: this xrayood reads version {SPEC_VERSION}; upgrade xrayood (pip install -U xrayood)')
+        extra = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if extra: raise ValueError(f'run spec: unknown settings {sorted(extra)}')
+        return cls(**d)
 
 # %% ../nbs/02_loaders.ipynb #2a898006
 class BalancedDL(WeightedDL):
@@ -69,10 +161,38 @@ class SquishResize(Transform):
     def __init__(self, size:int): self.size = (size, size) # Side of the square output, in pixels
     def encodes(self, x:Image.Image): return x if x.size == self.size else type(x)(x.resize(self.size, Image.BILINEAR))
 
-def label_col(task:str) -> str:
-    "The manifest column for `task`: `'binary'` → `label`, `'3class'` → `label3`"
-    if task not in ('binary', '3class'): raise ValueError(f"task must be 'binary' or '3class', not {task!r}")
-    return 'label' if task == 'binary' else 'label3'
+def _dblock(spec):
+    "The one `DataBlock` of a resolved `RunSpec`: training, validation and inference all preprocess through it"
+    return DataBlock(blocks=(XrayBlock(spec.channels), CategoryBlock(vocab=spec.vocab, sort=False)), get_x=noop,
+                     get_y=ColReader(label_col(spec.task)), splitter=ColSplitter('is_valid'),
+                     item_tfms=SquishResize(spec.size) if spec.presize is False else Resize(spec.presize, method=ResizeMethod.Squish),
+                     batch_tfms=xray_tfms(spec.size, aug=spec.aug, channels=spec.channels, stats=spec.stats, **spec.aug_kwargs))
+
+def spec_dls(spec:RunSpec, # What to build (its defaults are resolved against `df`)
+             df:pd.DataFrame, # A manifest (`kaggle_manifest`, `medmnist_manifest`, `load_manifest`, `load_data`)
+             num_workers:int=0, # DataLoader worker processes
+             device=None, # Device for the batches (default: GPU if there is one)
+            ) -> DataLoaders:
+    "fastai `DataLoaders` over the train and validation rows of `df`, as `spec` says; the resolved spec rides along as `dls.spec`"
+    spec = spec.resolve(df)
+    ycol, valid_split = label_col(spec.task), spec.splits['valid']
+    df = df[df.split.isin([spec.splits['train'], valid_split])].reset_index(drop=True)
+    df['is_valid'] = df.split == valid_split
+    if df[ycol].isna().any(): raise ValueError(f"{df[ycol].isna().sum()} rows have no {ycol!r}: task {spec.task!r} needs it "
+                                               "(PneumoniaMNIST has no bacteria/virus labels; use task='binary')")
+    if not df.is_valid.any(): raise ValueError(f'No rows in validation split {valid_split!r}')
+    set_seed(spec.seed)
+    dblock = _dblock(spec)
+    kw = dict(bs=spec.bs, num_workers=num_workers, device=device)
+    if not spec.oversample: dls = dblock.dataloaders(df, **kw)
+    else:
+        dss = dblock.datasets(df)
+        y = df.loc[dss.splits[0], ycol]
+        wgts = 1 / y.map(y.value_counts()).values
+        dls = dss.dataloaders(dl_type=BalancedDL, dl_kwargs=({'wgts': wgts}, {}), after_item=dblock.item_tfms,
+                              after_batch=dblock.batch_tfms, **kw)
+    dls.spec = spec
+    return dls
 
 def xray_dls(df:pd.DataFrame, # A manifest (`kaggle_manifest`, `medmnist_manifest`, `load_manifest`)
              task:str='binary', # `'binary'` (NORMAL/PNEUMONIA) or `'3class'` (NORMAL/BACTERIA/VIRUS)
@@ -86,30 +206,24 @@ def xray_dls(df:pd.DataFrame, # A manifest (`kaggle_manifest`, `medmnist_manifes
              seed:int=42, # Seed for batch order, oversampling and augmentation
              num_workers:int=0, # DataLoader worker processes
              device=None, # Device for the batches (default: GPU if there is one)
-             **kwargs, # Passed on to `xray_tfms`
+             stats=None, # `(mean, std)` for `Normalize` (see `xray_tfms`)
+             **kwargs, # Passed on to fastai's `aug_transforms`
             ) -> DataLoaders:
-    "fastai `DataLoaders` over the train and validation rows of a manifest"
-    ycol = label_col(task)
-    valid_split = ifnone(valid_split, 'valid' if (df.split == 'valid').any() else 'val')
-    df = df[df.split.isin(['train', valid_split])].reset_index(drop=True)
-    df['is_valid'] = df.split == valid_split
-    if df[ycol].isna().any(): raise ValueError(f"{df[ycol].isna().sum()} rows have no {ycol!r}: task {task!r} needs it "
-                                               "(PneumoniaMNIST has no bacteria/virus labels; use task='binary')")
-    if not df.is_valid.any(): raise ValueError(f'No rows in validation split {valid_split!r}')
-    if presize is None: presize = False if 'idx' in df and df['idx'].notna().all() else round(size*1.15)
-    set_seed(seed)
-    vocab = LABELS if task == 'binary' else LABELS3
-    dblock = DataBlock(blocks=(XrayBlock(channels), CategoryBlock(vocab=vocab, sort=False)), get_x=noop, get_y=ColReader(ycol),
-                       splitter=ColSplitter('is_valid'),
-                       item_tfms=SquishResize(size) if presize is False else Resize(presize, method=ResizeMethod.Squish),
-                       batch_tfms=xray_tfms(size, aug=aug, channels=channels, **kwargs))
-    kw = dict(bs=bs, num_workers=num_workers, device=device)
-    if not oversample: return dblock.dataloaders(df, **kw)
-    dss = dblock.datasets(df)
-    y = df.loc[dss.splits[0], ycol]
-    wgts = 1 / y.map(y.value_counts()).values
-    return dss.dataloaders(dl_type=BalancedDL, dl_kwargs=({'wgts': wgts}, {}), after_item=dblock.item_tfms,
-                           after_batch=dblock.batch_tfms, **kw)
+    "fastai `DataLoaders` over the train and validation rows of a manifest (the keyword form of `spec_dls`)"
+    spl = None if valid_split is None else dict(train='train', valid=valid_split, test='test')
+    spec = RunSpec(task=task, size=size, presize=presize, channels=channels, bs=bs, oversample=oversample, aug=aug, seed=seed,
+                   stats=None if stats is None else [list(map(float, s)) for s in stats], aug_kwargs=kwargs, splits=spl)
+    return spec_dls(spec, df, num_workers=num_workers, device=device)
+
+def inference_dls(spec:RunSpec, # A resolved spec (e.g. the one saved with a model)
+                  device=None, # Device for the batches (default: GPU if there is one)
+                 ) -> DataLoaders:
+    "DataLoaders without data that preprocess new images exactly as `spec`'s validation images were (`dls.test_dl(items)`)"
+    blank = Image.new('L', (spec.size, spec.size))
+    df = pd.DataFrame({'path': [blank, blank], label_col(spec.task): [spec.vocab[0], spec.vocab[-1]], 'is_valid': [False, True]})
+    dls = _dblock(spec).dataloaders(df, bs=spec.bs, device=device)
+    dls.spec = spec
+    return dls
 
 def test_dl(dls:DataLoaders, # DataLoaders from `xray_dls`
             df:pd.DataFrame, # A manifest
@@ -119,6 +233,22 @@ def test_dl(dls:DataLoaders, # DataLoaders from `xray_dls`
     rows = df[df.split == split].reset_index(drop=True)
     if not len(rows): raise ValueError(f'No rows in split {split!r}')
     return dls.test_dl(rows, with_labels=True)
+
+def sample_train(df:pd.DataFrame, # A manifest
+                 n:int=None, # Training rows to keep (default: all)
+                 seed:int=42, # Random seed
+                 col:str='label', # Column to stratify on
+                ) -> pd.DataFrame:
+    "`df` with a stratified sample of `n` of its training rows (other splits untouched)"
+    if n is None or n >= (df.split == 'train').sum(): return df
+    if n < 1: raise ValueError(f'sample={n!r}: keep at least 1 training image (or None for all)')
+    from sklearn.model_selection import train_test_split
+    trn = df[df.split == 'train']
+    if trn[col].isna().any(): raise ValueError(f'{trn[col].isna().sum()} training rows have no {col!r}: cannot sample by it')
+    counts = trn[col].value_counts()
+    if n < len(counts): raise ValueError(f'sample={n}: a stratified sample needs at least one image per class ({len(counts)})')
+    keep = train_test_split(trn, train_size=n, stratify=trn[col], random_state=seed)[0]
+    return pd.concat([keep, df[df.split != 'train']]).sort_index()
 
 # %% ../nbs/02_loaders.ipynb #fdebab4a
 def train_labels(dls:DataLoaders) -> np.ndarray:

@@ -213,12 +213,11 @@ def default_detectors(ae_size:int=28, # Image size of the autoencoder (`None`: l
 
 def load_xrays(data=None, # A manifest, a folder (Kaggle layout or with `manifest.csv`), 'mnist', or None: kermany224 if found, else 'mnist'
               ) -> tuple:
-    "`(manifest, description)` of the in-distribution X-rays"
+    "`(manifest, description)` of the in-distribution X-rays, read and checked by `load_data` with their splits as stored"
     if isinstance(data, pd.DataFrame): return data, 'the given manifest'
     if data is None: data = find_data('kermany224') or 'mnist'
-    if isinstance(data, str) and data == 'mnist': return medmnist_manifest(), 'PneumoniaMNIST (bundled, 28 px)'
-    p = Path(data)
-    return (load_manifest(p/'manifest.csv') if (p/'manifest.csv').exists() else kaggle_manifest(p)), f'Kaggle chest X-rays ({p})'
+    if isinstance(data, str) and data == 'mnist': return load_data(carve=False), 'PneumoniaMNIST (bundled, 28 px)'
+    return load_data(data, carve=False), f'Kaggle chest X-rays ({Path(data).name})'
 
 # %% ../nbs/14_oodbench.ipynb #8b7f15b6
 def run_benchmark(data=None, # A manifest, a folder, 'mnist', or None: kermany224 if found, else PneumoniaMNIST (`load_xrays`)

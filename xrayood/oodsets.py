@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 from PIL import Image
 from fastcore.basics import ifnone
 from .data import *
+from .data import _dicom_frame
 
 # %% auto #0
 __all__ = ['SKIMAGE_NATURAL', 'SKIMAGE_GRAPHIC', 'GRAPHICS', 'SKIMAGE_MEDICAL', 'DICOM_FILES', 'XRAY_KINDS', 'OOD_COLS',
@@ -40,20 +41,9 @@ def _slug(s:str) -> str: return ''.join(c if c.isalnum() or c in '-_.' else '-' 
 # %% ../nbs/11_oodsets.ipynb #91424059
 def gray8(a, # A PIL image or a numpy array (2-D, or H×W×3/4), any dtype
          ) -> Image.Image:
-    "`a` as an 8-bit grayscale PIL image: colour converted with `to_gray8`, deeper data stretched to 0–255"
+    "`a` as an 8-bit grayscale PIL image through `to_gray8`: colour to luminance, deeper data stretched to 0–255 by percentiles"
     if isinstance(a, Image.Image): return read_xray(a)
-    a = np.asarray(a)
-    if a.dtype == bool: a = a.astype(np.uint8)*255
-    if a.ndim == 3 and a.shape[-1] in (3, 4):
-        if a.dtype != np.uint8: a = np.stack([np.asarray(gray8(a[..., i])) for i in range(a.shape[-1])], -1)
-        return to_gray8(Image.fromarray(a, 'RGB' if a.shape[-1] == 3 else 'RGBA'))
-    if a.ndim != 2: raise ValueError(f'Expected a 2-D or H×W×3/4 image, got shape {a.shape}')
-    if a.dtype != np.uint8:
-        a = a.astype(np.float64)
-        lo, hi = np.percentile(a, [0.5, 99.5])
-        if hi <= lo: lo, hi = a.min(), max(a.max(), a.min() + 1)
-        a = np.round((a - lo)/(hi - lo)*255).clip(0, 255).astype(np.uint8)
-    return Image.fromarray(a, 'L')
+    return to_gray8(np.asarray(a), pct=(0.5, 99.5))
 
 # %% ../nbs/11_oodsets.ipynb #028f4118
 SKIMAGE_NATURAL = ['astronaut', 'camera', 'chelsea', 'coffee', 'coins', 'clock', 'grass', 'gravel', 'brick',
@@ -104,17 +94,9 @@ def _mri():
 
 def read_dicom(fn, # A DICOM file
               ) -> np.ndarray:
-    "The first frame of a DICOM file as a display-ready array (modality LUT and window applied; colour as RGB)"
-    import pydicom
-    from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
-    ds = pydicom.dcmread(fn)
-    a = ds.pixel_array
-    if ds.get('NumberOfFrames', 1) > 1: a = a[0]
-    pi = ds.get('PhotometricInterpretation', 'MONOCHROME2')
-    if pi == 'PALETTE COLOR': return apply_color_lut(a, ds)
-    if not pi.startswith('MONOCHROME'): return a
-    a = apply_voi_lut(apply_modality_lut(a, ds), ds)
-    return a.max() - a if pi == 'MONOCHROME1' else a
+    "The first frame of a DICOM file as a display-ready array (modality LUT and window applied; colour as RGB), read by `xrayood.data`"
+    a, lo, _, inverted = _dicom_frame(fn)
+    return a.max() - a if lo is not None and inverted else a
 
 def _dicom(name):
     import pydicom.data

@@ -6,7 +6,8 @@ Docs: https://xrayood.github.io/xrayood/train.html.md"""
 
 # %% ../nbs/05_train.ipynb #e05eb19d
 from __future__ import annotations
-import json, time, tempfile, warnings
+import dataclasses, json, time, tempfile, warnings
+from contextlib import ExitStack
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
@@ -18,26 +19,49 @@ from . import loaders
 from .models import *
 
 # %% auto #0
-__all__ = ['xray_learner', 'fit_best', 'trainable_params', 'set_strategy', 'evaluate', 'plot_confusion', 'export_gate', 'demo']
+__all__ = ['xray_learner', 'KeepBest', 'fit_best', 'trainable_params', 'set_strategy', 'evaluate', 'plot_confusion',
+           'check_training_data', 'train_spec', 'export_gate', 'train_export', 'demo_spec', 'demo']
 
 # %% ../nbs/05_train.ipynb #42c7d82d
-def xray_learner(dls:DataLoaders, # DataLoaders from `xray_dls`
+def xray_learner(dls:DataLoaders, # DataLoaders from `spec_dls` / `xray_dls` (their `spec` gives input size and channels)
                  arch='cnn', # `'cnn'`, a short name or timm model name (see `create_model`), or a ready `nn.Module`
                  class_weights:bool=False, # Weight the loss by n/(k·count) per class?
                  pretrained:bool=False, # ImageNet weights (hub for timm names; offline for `efficientnet_lite0`)
-                 path=None, # Where checkpoints go (default: a temporary folder)
+                 path=None, # Where fastai's own temporary files go (`lr_find`; default: the system's temporary folder)
                  fp16:bool=None, # Mixed precision (default: when CUDA is available)
                  **kwargs, # Passed on to `create_model`
                 ) -> Learner:
-    "A fastai `Learner` for X-rays: accuracy and ROC AUC metrics, `param_groups` splitter, mixed precision on GPU"
-    xb = dls.one_batch()[0]
-    model = arch if isinstance(arch, nn.Module) else create_model(arch, n_out=dls.c, n_in=xb.shape[1], pretrained=pretrained,
-                                                                   size=xb.shape[-1], **kwargs)
+    "A fastai `Learner` for X-rays: accuracy and ROC AUC metrics, `param_groups` splitter, mixed precision on GPU; `learn.spec` is the run spec"
+    spec = getattr(dls, 'spec', None)
+    if spec is None: xb = dls.one_batch()[0]; n_in, size = xb.shape[1], xb.shape[-1]   # DataLoaders made some other way
+    else: n_in, size = spec.channels, spec.size
+    model = arch if isinstance(arch, nn.Module) else create_model(arch, n_out=dls.c, n_in=n_in, pretrained=pretrained, size=size, **kwargs)
     weight = loaders.class_weights(dls) if class_weights else None
     auc = RocAucBinary() if dls.c == 2 else RocAuc(average='macro', multi_class='ovr')
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=weight), metrics=[accuracy, auc],
-                    splitter=param_groups, path=ifnone(path, tempfile.mkdtemp(prefix='xrayood-')))
+                    splitter=param_groups, path=ifnone(path, Path(tempfile.gettempdir())/'xrayood-learner'))   # not 'xrayood': a folder of that name would shadow the package in scripts run from /tmp
+    if spec is not None:
+        learn.spec = dataclasses.replace(spec, arch=arch if isinstance(arch, str) else None, pretrained=pretrained,
+                                         class_weights=class_weights, model_kwargs=dict(kwargs))
     return learn.to_fp16() if ifnone(fp16, torch.cuda.is_available()) else learn
+
+class KeepBest(TrackerCallback):
+    "Keep the weights of the epoch with the best `monitor` in memory and restore them after training (no checkpoint files, nothing printed)"
+    order = TrackerCallback.order + 1
+    def __init__(self, monitor='roc_auc_score', # Validation metric to track
+                 comp=None, # `np.greater` or `np.less` (default: `np.less` for losses)
+                 min_delta:float=0.): super().__init__(monitor=monitor, comp=comp, min_delta=min_delta)
+    def before_fit(self): super().before_fit(); self.best_state, self.best_epoch = None, None
+    @property
+    def net(self):   # the model itself, also while `distrib_ctx` wraps it in DistributedDataParallel (unwrapped before `after_fit`)
+        m = self.model
+        return m.module if isinstance(m, (nn.DataParallel, nn.parallel.DistributedDataParallel)) else m
+    def after_epoch(self):
+        super().after_epoch()
+        if self.new_best: self.best_state, self.best_epoch = {k: v.detach().clone() for k, v in self.net.state_dict().items()}, self.epoch
+    def after_fit(self):
+        if self.best_state is not None: self.net.load_state_dict(self.best_state)
+        self.best_state = None
 
 def fit_best(learn:Learner, # A Learner from `xray_learner`
              epochs:int=10, # Epochs of the one-cycle schedule
@@ -47,7 +71,7 @@ def fit_best(learn:Learner, # A Learner from `xray_learner`
              **kwargs, # Passed on to `fit_one_cycle`
             ) -> Learner:
     "Train with the one-cycle schedule and keep the epoch with the best validation `monitor`; `learn.history` keeps the per-epoch table"
-    cbs = [SaveModelCallback(monitor=monitor, fname='best')]
+    cbs = [KeepBest(monitor=monitor)]
     if patience: cbs.append(EarlyStoppingCallback(monitor=monitor, patience=patience))
     learn.fit_one_cycle(epochs, lr, cbs=cbs, **kwargs)
     learn.history = pd.DataFrame([list(map(float, v)) for v in learn.recorder.values], columns=learn.recorder.metric_names[1:-1])
@@ -100,24 +124,112 @@ def plot_confusion(m:dict, # Metrics from `evaluate`
     ax.set(xlabel='predicted', ylabel='actual', title=f"{title + ': ' if title else ''}accuracy {m['accuracy']:.3f} · AUC {m['roc_auc']:.3f}")
     return ax
 
+# %% ../nbs/05_train.ipynb #46e5d050
+def check_training_data(df:pd.DataFrame, # A manifest (after sampling)
+                        spec:RunSpec, # The run
+                       ):
+    "One-line `ValueError` unless every class has training and validation images and there is at least one full batch"
+    col, spl = label_col(spec.task), spec.resolve(df).splits
+    for split in (spl['train'], spl['valid']):
+        rows = df[df.split == split]
+        if col not in rows or rows[col].isna().all():
+            raise ValueError(f"no {col!r} labels in the {split!r} rows: task {spec.task!r} needs them" +
+                             (" (PneumoniaMNIST has no bacteria/virus labels: use task='binary')" if spec.task == '3class' else ''))
+        missing = [c for c in spec.vocab if not (rows[col] == c).any()]
+        if missing: raise ValueError(f"no {', '.join(missing)} images in the {split!r} split: every class needs {split} images")
+    n = int((df.split == spl['train']).sum())
+    if n < spec.bs: raise ValueError(f'{n} training images for a batch size of {spec.bs}: use a batch size of at most {n} (bs, --bs)')
+
+def _log_epoch(learn, vals):
+    print(' · '.join(f'{n} {v:.4f}' if isinstance(v, float) else f'{n} {v}' for n, v in zip(learn.recorder.metric_names, vals)), flush=True)
+
+def train_spec(spec:RunSpec, # The run: data, preprocessing, model, training
+               df:pd.DataFrame=None, # Its manifest (default: `load_data(spec.data)`)
+               progress:bool=True, # fastai's progress bars
+               log:bool=None, # The per-epoch table (default: `progress`); without bars it prints as plain lines
+               device=None, # Device of the batches (default: GPU if there is one)
+               cbs=None, # More callbacks for the `Learner`
+               fit_ctx=None, # A function of the Learner returning a context to train in (e.g. `Learner.distrib_ctx`)
+               **kwargs, # Passed on to `xray_learner` (`fp16`, `path`)
+              ) -> Learner:
+    "The one training recipe (demo, command line, comparisons, sweeps): sample, DataLoaders, Learner, one-cycle, best validation epoch kept"
+    if df is None: df = load_data(spec.data, seed=spec.seed)
+    if spec.sample: df = sample_train(df, spec.sample, seed=spec.seed, col=label_col(spec.task))
+    check_training_data(df, spec)
+    learn = xray_learner(spec_dls(spec, df, device=device), spec.arch, class_weights=spec.class_weights, pretrained=spec.pretrained,
+                         **kwargs, **(spec.model_kwargs or {}))
+    if cbs: learn.add_cbs(cbs)
+    lr = set_strategy(learn, spec.strategy, spec.n_unfreeze, spec.lr) if spec.strategy else spec.lr
+    with ExitStack() as quiet:
+        if not progress: quiet.enter_context(learn.no_bar())
+        if not ifnone(log, progress): quiet.enter_context(learn.no_logging())
+        elif not progress: learn.logger = partial(_log_epoch, learn)   # no bar to draw the table: one readable line per epoch
+        if fit_ctx is not None: quiet.enter_context(fit_ctx(learn))
+        fit_best(learn, spec.epochs, lr)
+    learn.manifest = df
+    return learn
+
 # %% ../nbs/05_train.ipynb #5277711c
-def export_gate(learn:Learner, # The trained classifier
-                df:pd.DataFrame, # Its manifest: up to 1,000 `train` rows fit the detectors, the validation rows calibrate them
-                out, # Folder for `gated.pkl`
+def export_gate(learn:Learner, # The trained classifier (with its `spec`)
+                df:pd.DataFrame, # Its manifest: up to 1,000 training rows fit the detectors, the validation rows calibrate them
+                fname, # The model file to write (`.safetensors`)
                 seed:int=42, # Seed of the sample of training rows and of the shifts
                 alpha:float=0.05, # At most this fraction of new in-distribution X-rays refused (split-conformal)
                ) -> dict:
-    "Fit the default `GatedPredictor` (Mahalanobis++ and a discriminator on Lite0 features of the classifier's input); export it"
+    "Fit the default `GatedPredictor` (Mahalanobis++ and a discriminator on Lite0 features of the classifier's input); save it with the classifier as one model file"
     from xrayood.gate import GatedPredictor
-    tr, va = df[df.split == 'train'], df[df.split == ('valid' if (df.split == 'valid').any() else 'val')]
+    spl = learn.spec.splits
+    tr, va = df[df.split == spl['train']], df[df.split == spl['valid']]
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)   # the Lite0 weights package's torch.jit notice
         g = GatedPredictor(learn).fit(tr.sample(min(1000, len(tr)), random_state=seed), va, alpha=alpha, seed=seed)
-    g.export(Path(out).absolute()/'gated.pkl')
+    g.export(fname, manifest=df)
     return dict(detector=type(g.detector).__name__, xray_detector=type(g.xray_detector).__name__, features=g.feature_name or 'classifier',
                 thresholds=g.thresholds, alpha=alpha, n_cal=g.calibration['n_cal'], expected_refusal=g.calibration['bound'])
 
-def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png`, `model.pkl` and `gated.pkl`
+def train_export(spec:RunSpec, # The run
+                 out='out/train', # Output folder
+                 df:pd.DataFrame=None, # Its manifest (default: `load_data(spec.data)`)
+                 gate:bool=True, # Fit the OOD gate and save it in the model file (see the gated-predictor lesson)
+                 alpha:float=0.05, # The gate refuses at most this fraction of new in-distribution X-rays
+                 progress:bool=True, # Progress bars
+                 log:bool=None, # The per-epoch table (default: `progress`)
+                ) -> dict:
+    "Train `spec` (`train_spec`), report validation and test metrics; write `model.safetensors`, `spec.json`, `metrics.json`, `confusion.png`, `manifest.csv`"
+    from xrayood.gate import save_model
+    t0, out = time.time(), Path(out)
+    if df is None: df = load_data(spec.data, seed=spec.seed)
+    learn = train_spec(spec, df, progress=progress, log=log)
+    df, spec = learn.manifest, learn.spec
+    out.mkdir(parents=True, exist_ok=True)
+    res = dict(data=df.attrs.get('source', spec.data), spec=spec.to_dict(), n_train=int((df.split == spec.splits['train']).sum()),
+               valid=evaluate(learn, learn.dls.valid))
+    if (df.split == spec.splits['test']).any(): res['test'] = evaluate(learn, test_dl(learn.dls, df, spec.splits['test']))
+    res |= dict(train_seconds=round(time.time() - t0, 1), threads=torch.get_num_threads())
+    plot_confusion(res.get('test', res['valid']), 'test' if 'test' in res else 'valid')
+    plt.savefig(out/'confusion.png', dpi=120, bbox_inches='tight'); plt.close()
+    save_manifest(df, out/'manifest.csv')
+    (out/'spec.json').write_text(json.dumps(spec.to_dict(), indent=2))
+    fname = out/'model.safetensors'
+    if gate: res['gate'] = export_gate(learn, df, fname, spec.seed, alpha)
+    else: save_model(learn, fname, manifest=df)
+    res['total_seconds'] = round(time.time() - t0, 1)
+    (out/'metrics.json').write_text(json.dumps(res, indent=2))
+    return res
+
+def demo_spec(epochs:int=10, # Training epochs
+              arch:str='cnn', # Architecture (see `create_model`)
+              size:int=28, # Image size
+              bs:int=128, # Batch size
+              lr:float=3e-3, # Peak learning rate
+              npz=None, # A PneumoniaMNIST `.npz` (default: the bundled 28×28 copy)
+              seed:int=42, # Random seed
+             ) -> RunSpec:
+    "The demo's run: PneumoniaMNIST, balanced batches, chest-safe augmentation, the best validation epoch kept"
+    return RunSpec(data='bundled' if npz is None else str(npz), arch=arch, size=size, presize=False, oversample=True,
+                   epochs=epochs, bs=bs, lr=lr, seed=seed)
+
+def demo(out='out/demo', # Output folder for `model.safetensors`, `metrics.json`, `confusion.png`, `spec.json`, `manifest.csv`
          epochs:int=10, # Training epochs
          arch:str='cnn', # Architecture (see `create_model`)
          size:int=28, # Image size
@@ -125,24 +237,9 @@ def demo(out='out/demo', # Output folder for `metrics.json`, `confusion.png`, `m
          lr:float=3e-3, # Peak learning rate
          npz=None, # A PneumoniaMNIST `.npz` (default: the bundled 28×28 copy)
          seed:int=42, # Random seed
-         gate:bool=True, # Also export `gated.pkl`: the model with an OOD gate (see the gated-predictor lesson)
+         gate:bool=True, # Also fit the OOD gate (see the gated-predictor lesson)
          alpha:float=0.05, # The gate refuses at most this fraction of new in-distribution X-rays
+         progress:bool=True, # Progress bars and the per-epoch table
         ) -> dict:
-    "Train on PneumoniaMNIST, select on val, report test metrics; write metrics, confusion matrix and model to `out`"
-    t0 = time.time()
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    df = medmnist_manifest(npz)
-    dls = xray_dls(df, size=size, presize=False, channels=1, bs=bs, oversample=True, seed=seed)
-    learn = xray_learner(dls, arch)
-    fit_best(learn, epochs, lr)
-    train_secs = time.time() - t0
-    res = dict(data=str(df.path.iloc[0]), arch=arch, size=size, epochs=epochs, seed=seed,
-               val=evaluate(learn, dls.valid), test=evaluate(learn, test_dl(dls, df)),
-               train_seconds=round(train_secs, 1), threads=torch.get_num_threads())
-    plot_confusion(res['test'], 'test')
-    plt.savefig(out/'confusion.png', dpi=120, bbox_inches='tight'); plt.close()
-    learn.export(out.absolute()/'model.pkl')
-    if gate: res['gate'] = export_gate(learn, df, out, seed, alpha)
-    res['total_seconds'] = round(time.time() - t0, 1)
-    (out/'metrics.json').write_text(json.dumps(res, indent=2))
-    return res
+    "Train on PneumoniaMNIST, select on val, report test metrics; write the model file and reports to `out` (`train_export` of `demo_spec`)"
+    return train_export(demo_spec(epochs, arch, size, bs, lr, npz, seed), out, gate=gate, alpha=alpha, progress=progress)

@@ -14,7 +14,7 @@ from IPython.display import display
 from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 from sklearn import metrics as skm
-from .data import read_xray, load_image, scale_to_uint8, to_gray8
+from .data import read_xray, load_image
 
 # %% auto #0
 __all__ = ['ood_stats', 'class_stats', 'to_image', 'OODTuner', 'ClassTuner']
@@ -48,15 +48,14 @@ def class_stats(y:np.ndarray, # Binary targets (1 or True = positive class)
                 specificity=tn/(tn+fp) if tn+fp else 0.0, cm=cm)
 
 # %% ../nbs/16_tuner.ipynb #17bd8b04
-def to_image(x, # A PIL image, an array (gray or RGB), a file path, or a manifest row
+def to_image(x, # A PIL image, an array (2-D of any dtype, or H×W×3/4 colour), a file path, or a manifest row
             ) -> Image.Image:
-    "`x` as an 8-bit grayscale PIL image"
-    if isinstance(x, (str, Path, Image.Image)): return read_xray(x)
+    "`x` as an 8-bit grayscale PIL image, read by `read_xray` (arrays and images through its `to_gray8`)"
     if isinstance(x, pd.Series): return load_image(x)
-    a = np.asarray(x)
-    if a.ndim == 3 and a.shape[-1] in (3, 4) and a.dtype == np.uint8: return to_gray8(Image.fromarray(a))
-    if a.ndim != 2: raise ValueError(f'Cannot show an array of shape {a.shape} as an image')
-    return Image.fromarray(scale_to_uint8(a))
+    if not isinstance(x, (str, Path, Image.Image)):
+        x = np.asarray(x)
+        if not (x.ndim == 2 or (x.ndim == 3 and x.shape[-1] in (1, 3, 4))): raise ValueError(f'Cannot show an array of shape {x.shape} as an image')
+    return read_xray(x)
 
 # %% ../nbs/16_tuner.ipynb #f3135f7e
 class _Tuner:
