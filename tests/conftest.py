@@ -71,3 +71,11 @@ def small_npz(tmp_path_factory):
     fn = tmp_path_factory.mktemp('npz')/'pneumoniamnist_small.npz'
     np.savez(fn, **out)
     return fn
+
+def run_cli(capsys, *argv):
+    "Exit code, stdout and stderr of `xrayood ARGV`, run in this process (`xrayood.cli.main`)"
+    from xrayood.cli import main
+    try: main([str(a) for a in argv]); code = 0
+    except SystemExit as e: code = e.code
+    o = capsys.readouterr()
+    return code, o.out, o.err

@@ -94,15 +94,9 @@ import os
 from unittest.mock import patch
 import pytest
 from corpus import make_bad_layouts, checksums
-from xrayood.cli import main
 from xrayood.data import IMAGE_EXTS
 
-def run(capsys, *argv):
-    "Exit code, stdout and stderr of `xrayood ARGV`"
-    try: main([str(a) for a in argv]); code = 0
-    except SystemExit as e: code = e.code
-    o = capsys.readouterr()
-    return code, o.out, o.err
+from conftest import run_cli as run
 
 def test_every_subcommand_has_help(capsys):
     for cmd, opt in [('demo', '--epochs'), ('train', '--task'), ('evaluate', '--split'), ('predict', '--bs'), ('ood-bench', '--full'),

@@ -10,12 +10,7 @@ from corpus import checksums
 from xrayood.cli import main
 from xrayood.data import bundled_npz, find_data, load_manifest
 
-def run(capsys, *argv):
-    "Exit code, stdout and stderr of `xrayood ARGV`"
-    try: main([str(a) for a in argv]); code = 0
-    except SystemExit as e: code = e.code
-    o = capsys.readouterr()
-    return code, o.out, o.err
+from conftest import run_cli as run
 
 def refused(capsys, *argv, match):
     "`xrayood ARGV` exits 2 with one line on stderr that contains `match`, and no traceback"

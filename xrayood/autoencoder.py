@@ -111,15 +111,12 @@ def train_ae(df, # A manifest, or a list of PIL images / image paths (see `ae_dl
     return learn
 
 # %% ../nbs/12_autoencoder.ipynb #5d689897
-def _items(items):
-    return items.reset_index(drop=True) if isinstance(items, pd.DataFrame) else list(items)
-
 def recon_error(learn:Learner, # A trained autoencoder `Learner` (`train_ae`, `ae_learner`)
                 items, # A manifest DataFrame, or a list of PIL images, arrays or image paths
                 bs:int=256, # Batch size
                ) -> np.ndarray:
     "Per-image mean squared reconstruction error (higher = more anomalous), without gradients"
-    items = _items(items)
+    items = as_items(items)
     if not len(items): return np.zeros(0, dtype=np.float32)
     m = learn.model; was_training = m.training; m.eval()
     out = []
@@ -138,7 +135,7 @@ def plot_recon(learn:Learner, # A trained autoencoder `Learner`
                size:float=1.5, # Inches per image
               ):
     "Inputs (top row) above their reconstructions (bottom row), each titled with its reconstruction error"
-    items = _items(items)
+    items = as_items(items)
     items = items.iloc[:n] if isinstance(items, pd.DataFrame) else items[:n]
     x = learn.dls.test_dl(items, bs=len(items), rm_type_tfms=0).one_batch()[0]
     m = learn.model; was_training = m.training; m.eval()

@@ -20,7 +20,7 @@ __all__ = ['LABELS', 'LABELS3', 'SPLITS', 'SPLIT_NAMES', 'TASKS', 'DICOM_EXTS', 
            'data_dir', 'find_data', 'scale_to_uint8', 'path_str', 'to_gray8', 'read_xray', 'check_image',
            'verify_images', 'find_kaggle_root', 'patient_id', 'label3_of', 'kaggle_manifest', 'check_manifest',
            'save_manifest', 'load_manifest', 'patient_split', 'bundled_npz', 'medmnist_manifest', 'load_image',
-           'load_data', 'DownloadError', 'download_kaggle', 'pneumoniamnist']
+           'read_item', 'as_items', 'load_data', 'DownloadError', 'download_kaggle', 'pneumoniamnist']
 
 # %% ../nbs/01_data.ipynb #b4005776
 LABELS = ['NORMAL', 'PNEUMONIA']
@@ -451,6 +451,16 @@ def load_image(row) -> Image.Image:
     if pd.isna(row.get('idx')): return read_xray(row['path'])
     split = {'valid': 'val'}.get(row['split'], row['split'])   # MedMNIST's `val` array, also when the split is named `valid`
     return to_gray8(_npz(row['path'])[f"{split}_images"][int(row['idx'])])
+
+def read_item(o, # A manifest row (Series or dict), a path, a binary file object, an array or a PIL image
+             ) -> Image.Image:
+    "Any one item the library takes, as an 8-bit gray image: the one item reader of the loaders, embeddings, search, the gate and the tuner"
+    return load_image(o) if isinstance(o, (pd.Series, dict)) else read_xray(o)
+
+def as_items(items, # A manifest DataFrame, or any sequence of items `read_item` takes
+            ):
+    "`items` as the library passes them on: a manifest with a fresh index, or a list"
+    return items.reset_index(drop=True) if isinstance(items, pd.DataFrame) else list(items)
 
 # %% ../nbs/01_data.ipynb #ad7b398e
 def _carve_test(df, pct, seed):

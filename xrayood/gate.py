@@ -133,7 +133,6 @@ def _label_codes(items, vocab, col=None):
             return items[col].map({c: i for i, c in enumerate(vocab)}).values
     raise ValueError(f"No label column of these rows holds the classes {vocab}")
 
-def _items(items): return items.reset_index(drop=True) if isinstance(items, pd.DataFrame) else list(items)
 
 class GatedPredictor:
     "A classifier behind an OOD gate with a graded verdict: 'known', 'shifted' (labelled, with a warning) or 'out_of_classes'"
@@ -159,7 +158,7 @@ class GatedPredictor:
 
     def _run(self, items, progress=False):
         "Logits and the detectors' inputs, all from one decoding of `items` through the classifier's own pipeline"
-        items = _items(items)
+        items = as_items(items)
         dl = self.learn.dls.test_dl(items, bs=self.bs, rm_type_tfms=0)
         norm = first(t for t in dl.after_batch if isinstance(t, Normalize))
         net, fm = self.learn.model, self.feature_model
@@ -219,11 +218,11 @@ class GatedPredictor:
         if self.detector is None: raise ValueError('This GatedPredictor has no detector to fit')
         if tpr is not None: alpha = 1 - tpr
         rng = np.random.default_rng(seed)
-        items, cal_items = _items(items), _items(cal_items)
+        items, cal_items = as_items(items), as_items(cal_items)
         need = math.ceil(1/min(alpha, shift_alpha)) - 1
         if len(cal_items) < need: warnings.warn(f'Only {len(cal_items)} calibration X-rays: alpha={alpha:g} and shift_alpha={shift_alpha:g} '
                                                  f'need at least {need} for a finite threshold; this gate will refuse less than it could')
-        shifted = lambda rows, n: [shift_xray(im, rng=rng) for _ in range(n) for im in map(_image, _rows(rows))]
+        shifted = lambda rows, n: [shift_xray(im, rng=rng) for _ in range(n) for im in map(read_item, _rows(rows))]
         r_fit, r_cal, r_cal_s = self._run(items), self._run(cal_items), self._run(shifted(cal_items, 1))
         kw = self._head() if isinstance(self.detector, ViM) and self.feature_model is None else {}
         self.detector.fit(self._input(self.detector, r_fit), _label_codes(items, self.vocab, self._label_col()), **kw)
@@ -327,7 +326,6 @@ class GatedPredictor:
                 f'\n  {self.summary()}')
 
 def _rows(items): return [r for _, r in items.iterrows()] if isinstance(items, pd.DataFrame) else list(items)
-def _image(o): return load_image(o) if isinstance(o, pd.Series) else read_xray(o)
 
 def save_model(learn:Learner, # A trained classifier with its run spec (e.g. from `train_spec`)
                fname, # The `.safetensors` model file to write
@@ -432,7 +430,7 @@ def shift_ladder(gate:GatedPredictor, # A fitted gate
                 ) -> pd.DataFrame:
     "Fraction of each verdict per rung: the clean X-rays, each shift at each strength, then `extra`"
     rng = np.random.default_rng(seed)
-    ims = [_image(o) for o in _rows(_items(xrays))]
+    ims = [read_item(o) for o in _rows(as_items(xrays))]
     rungs = {('clean', 0.): ims}
     for k in ifnone(kinds, LADDER_SHIFTS):
         for s in strengths: rungs[(k, round(s, 2))] = [shift_xray(im, k, s, rng) for im in ims]

@@ -25,13 +25,10 @@ class TensorXray(TensorImageBW):
     _show_args = {'cmap': 'gray'}
 
 class PILXray(PILImageBW):
-    "An 8-bit grayscale X-ray, read by `load_image` from a manifest row, a path or an image"
+    "An 8-bit grayscale X-ray, read by `read_item` from a manifest row, a path, an array or an image"
     _show_args = {'cmap': 'gray'}
     @classmethod
-    def create(cls, fn, **kwargs):
-        if isinstance(fn, (pd.Series, dict)): return cls(load_image(fn))
-        if isinstance(fn, np.ndarray): fn = Image.fromarray(fn)
-        return cls(read_xray(fn))
+    def create(cls, fn, **kwargs): return cls(read_item(fn))
 
 class PILXrayRGB(PILImage):
     "A grayscale X-ray repeated over 3 channels, for ImageNet-style models"

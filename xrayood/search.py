@@ -46,8 +46,7 @@ def item_image(items, # What `image_items` returns
                i:int, # Position
               ) -> Image.Image:
     "The 8-bit gray image of item `i`"
-    if isinstance(items, pd.DataFrame): return load_image(items.iloc[i])
-    return read_xray(items[i])
+    return read_item(items.iloc[i] if isinstance(items, pd.DataFrame) else items[i])
 
 # %% ../nbs/10_search.ipynb #36a6a3c2
 class SimilarityIndex:
@@ -125,7 +124,7 @@ def plot_search(index:SimilarityIndex, # An index with `items`
     "Picture grid: the query, then its neighbours with their scores"
     res = results[results['query'] == results['query'].iloc[0]].sort_values('rank')
     fig, axs = plt.subplots(1, len(res) + 1, figsize=(size * (len(res) + 1), size * 1.25))
-    q = load_image(query_image) if isinstance(query_image, (pd.Series, dict)) else read_xray(query_image)
+    q = read_item(query_image)
     if title is None: title = 'query' + (f"\n{query_image['label']}" if isinstance(query_image, (pd.Series, dict)) and 'label' in query_image else '')
     axs[0].imshow(q, cmap='gray'); axs[0].set_title(title, fontsize=9, fontweight='bold')
     for ax, (_, r) in zip(axs[1:], res.iterrows()):

@@ -229,17 +229,13 @@ def demo_spec(epochs:int=10, # Training epochs
     return RunSpec(data='bundled' if npz is None else str(npz), arch=arch, size=size, presize=False, oversample=True,
                    epochs=epochs, bs=bs, lr=lr, seed=seed)
 
+@delegates(demo_spec)
 def demo(out='out/demo', # Output folder for `model.safetensors`, `metrics.json`, `confusion.png`, `spec.json`, `manifest.csv`
-         epochs:int=10, # Training epochs
-         arch:str='cnn', # Architecture (see `create_model`)
-         size:int=28, # Image size
-         bs:int=128, # Batch size
-         lr:float=3e-3, # Peak learning rate
-         npz=None, # A PneumoniaMNIST `.npz` (default: the bundled 28×28 copy)
-         seed:int=42, # Random seed
          gate:bool=True, # Also fit the OOD gate (see the gated-predictor lesson)
          alpha:float=0.05, # The gate refuses at most this fraction of new in-distribution X-rays
          progress:bool=True, # Progress bars and the per-epoch table
+         **kwargs, # The run: `epochs`, `arch`, `size`, `bs`, `lr`, `npz`, `seed` (see `demo_spec`)
         ) -> dict:
     "Train on PneumoniaMNIST, select on val, report test metrics; write the model file and reports to `out` (`train_export` of `demo_spec`)"
-    return train_export(demo_spec(epochs, arch, size, bs, lr, npz, seed), out, gate=gate, alpha=alpha, progress=progress)
+    return train_export(demo_spec(**kwargs), out, gate=gate, alpha=alpha, progress=progress)
+

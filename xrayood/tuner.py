@@ -14,7 +14,7 @@ from IPython.display import display
 from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 from sklearn import metrics as skm
-from .data import read_xray, load_image
+from .data import read_item
 
 # %% auto #0
 __all__ = ['ood_stats', 'class_stats', 'to_image', 'OODTuner', 'ClassTuner']
@@ -50,12 +50,11 @@ def class_stats(y:np.ndarray, # Binary targets (1 or True = positive class)
 # %% ../nbs/16_tuner.ipynb #17bd8b04
 def to_image(x, # A PIL image, an array (2-D of any dtype, or H×W×3/4 colour), a file path, or a manifest row
             ) -> Image.Image:
-    "`x` as an 8-bit grayscale PIL image, read by `read_xray` (arrays and images through its `to_gray8`)"
-    if isinstance(x, pd.Series): return load_image(x)
-    if not isinstance(x, (str, Path, Image.Image)):
+    "`x` as an 8-bit grayscale PIL image, read by `read_item` (arrays and images through `to_gray8`)"
+    if not isinstance(x, (str, Path, Image.Image, pd.Series, dict)):
         x = np.asarray(x)
         if not (x.ndim == 2 or (x.ndim == 3 and x.shape[-1] in (1, 3, 4))): raise ValueError(f'Cannot show an array of shape {x.shape} as an image')
-    return read_xray(x)
+    return read_item(x)
 
 # %% ../nbs/16_tuner.ipynb #f3135f7e
 class _Tuner:
