@@ -153,11 +153,11 @@ class _Count:
 def predict_lines(gate, # A `GatedPredictor` (see `load_gate`)
                   paths, # Image files and folders
                   bs:int=64, # Batch size
-                  chunk:int=512, # Images scored per call (results stream out chunk by chunk)
+                  chunk:int=128, # Images decoded and scored per call (results stream out chunk by chunk; memory holds one chunk)
                   progress:bool=False, # Count the images on stderr (on a terminal only)
                  ):
     "One dict per image: path, label, probabilities, verdict (known / shifted / out_of_classes), scores, warning; or path and the reason it cannot be read"
-    from xrayood.data import check_image, path_str
+    from xrayood.data import open_image, path_str
     if int(bs) != bs or bs < 1: raise ValueError(f'--bs {bs}: the batch size must be a whole number, at least 1')
     files = image_files(paths)
     if not files: raise ValueError(f'No image files in {" ".join(map(path_str, paths))}')
@@ -165,10 +165,10 @@ def predict_lines(gate, # A `GatedPredictor` (see `load_gate`)
     count = _Count(len(files), progress)
     for i in range(0, len(files), chunk):
         part = files[i:i+chunk]
-        why = [w or check_image(f) for f, w in part]
-        good = [f for (f, _), w in zip(part, why) if w is None]
+        read = [(None, w) if w else open_image(f) for f, w in part]     # each file decoded once, here
+        good = [im for im, w in read if w is None]
         rows = iter(gate.predict(good).to_dict('records') if good else [])
-        for (f, _), w in zip(part, why):
+        for (f, _), (_, w) in zip(part, read):
             if w is not None: yield dict(path=str(f), error=w); continue
             r = next(rows)
             d = dict(path=str(f), label=r['label'], probabilities={c: round(float(r[c]), 6) for c in gate.vocab},

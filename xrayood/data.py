@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar
 
 # %% auto #0
 __all__ = ['LABELS', 'LABELS3', 'SPLITS', 'SPLIT_NAMES', 'TASKS', 'DICOM_EXTS', 'IMAGE_EXTS', 'MANIFEST_COLS', 'KAGGLE_HANDLE',
-           'data_dir', 'find_data', 'scale_to_uint8', 'path_str', 'to_gray8', 'read_xray', 'check_image',
+           'data_dir', 'find_data', 'scale_to_uint8', 'path_str', 'to_gray8', 'read_xray', 'open_image', 'check_image',
            'verify_images', 'find_kaggle_root', 'patient_id', 'label3_of', 'kaggle_manifest', 'check_manifest',
            'save_manifest', 'load_manifest', 'patient_split', 'bundled_npz', 'medmnist_manifest', 'load_image',
            'read_item', 'as_items', 'load_data', 'DownloadError', 'download_kaggle', 'pneumoniamnist']
@@ -157,22 +157,26 @@ def read_xray(src, # A path, a binary file object, a PIL image or an array (see 
     return _read_dicom(src)
 
 # %% ../nbs/01_data.ipynb #e40d14c9
+def open_image(path, # An image file
+              ) -> tuple:
+    "`(image, None)`: `path` read as an X-ray (`read_xray`), or `(None, reason)` when it cannot be"
+    p = Path(path)
+    if p.suffix.lower() not in IMAGE_EXTS: return None, f'not an image file (extension {path_str(p.suffix) or "none"!r})'
+    try:
+        if not p.is_file(): return None, ('not a file' if p.exists() else 'no such file')
+        if p.stat().st_size == 0: return None, 'empty file (0 bytes)'
+        return read_xray(p), None
+    except UnidentifiedImageError: return None, 'not an image (Pillow cannot identify the content)'
+    except Image.DecompressionBombError as e: return None, f'too large to decode safely ({e})'
+    except ImportError as e: return None, path_str(e)                  # DICOM without pydicom: says what to install
+    except Exception as e:
+        msg = path_str(e)
+        return None, f'truncated or corrupt ({msg})' if 'truncated' in msg.lower() else f'unreadable ({type(e).__name__}: {msg})'
+
 def check_image(path, # An image file
                ) -> str|None:
     "Why `path` cannot be read as an X-ray, or `None` when it reads"
-    p = Path(path)
-    if p.suffix.lower() not in IMAGE_EXTS: return f'not an image file (extension {path_str(p.suffix) or "none"!r})'
-    try:
-        if not p.is_file(): return 'not a file' if p.exists() else 'no such file'
-        if p.stat().st_size == 0: return 'empty file (0 bytes)'
-        read_xray(p)
-    except UnidentifiedImageError: return 'not an image (Pillow cannot identify the content)'
-    except Image.DecompressionBombError as e: return f'too large to decode safely ({e})'
-    except ImportError as e: return path_str(e)                        # DICOM without pydicom: says what to install
-    except Exception as e:
-        msg = path_str(e)
-        return f'truncated or corrupt ({msg})' if 'truncated' in msg.lower() else f'unreadable ({type(e).__name__}: {msg})'
-    return None
+    return open_image(path)[1]
 
 def verify_images(paths, # Image files to check
                   n_workers:int=None, # Threads (default: all cores)

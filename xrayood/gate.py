@@ -295,7 +295,7 @@ class GatedPredictor:
 
     def _feature_arch(self):
         "The `create_model` name that rebuilds the feature model: its own name, or a timm model's architecture"
-        if isinstance(self.feature_model_arg, str): return self.feature_model_arg
+        if isinstance(getattr(self, 'feature_model_arg', None), str): return self.feature_model_arg   # absent from older pickles
         arch = getattr(self.feature_model, 'pretrained_cfg', {}).get('architecture')
         if arch is None: raise ValueError(f'The feature model ({self.feature_name}) cannot be rebuilt by name: pass its create_model name, or save with pickle=True')
         return arch

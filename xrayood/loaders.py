@@ -125,7 +125,7 @@ class RunSpec:
         mnist = df is not None and 'idx' in df and df['idx'].notna().all()
         if s.size is None: s.size = int(_npz(df.path.iloc[0])['train_images'].shape[1]) if mnist else 224
         if s.presize is None: s.presize = False if mnist else round(s.size*1.15)
-        if s.stats is None: s.stats = [list(map(float, o)) for o in (imagenet_stats if s.channels == 3 else ([0.449], [0.226]))]
+        if s.stats is None: s.stats = default_stats(s.channels)
         if s.splits is None:
             valid = 'valid' if df is None or (df.split == 'valid').any() else 'val'
             s.splits = dict(train='train', valid=valid, test='test')

@@ -198,8 +198,7 @@ def train_export(spec:RunSpec, # The run
     "Train `spec` (`train_spec`), report validation and test metrics; write `model.safetensors`, `spec.json`, `metrics.json`, `confusion.png`, `manifest.csv`"
     from xrayood.gate import save_model
     t0, out = time.time(), Path(out)
-    if df is None: df = load_data(spec.data, seed=spec.seed)
-    learn = train_spec(spec, df, progress=progress, log=log)
+    learn = train_spec(spec, df, progress=progress, log=log)   # loads `spec.data` when `df` is None
     df, spec = learn.manifest, learn.spec
     out.mkdir(parents=True, exist_ok=True)
     res = dict(data=df.attrs.get('source', spec.data), spec=spec.to_dict(), n_train=int((df.split == spec.splits['train']).sum()),
