@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: setup demo test export-check nbtest pytest browser docs clean-venv
+.PHONY: setup demo lab test export-check nbtest pytest browser docs clean-venv
 
 $(STAMP):
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,6 +18,10 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/xrayood demo --out out/demo
+
+# The course in JupyterLab, on this machine (XRAYOOD_MODE=fast for the quick version of every lesson)
+lab: setup
+	$(BIN)/jupyter lab nbs
 
 export-check: setup
 	PATH=$(abspath $(BIN)):$$PATH tools/check-export

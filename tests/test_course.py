@@ -51,3 +51,17 @@ def test_outputs_carry_no_machine_paths(nb):
             text = ''.join(o.get('text', '')) + ''.join(''.join(v) for k, v in o.get('data', {}).items() if k.startswith('text/'))
             m = MACHINE.search(text) or NOISE.search(text)
             assert not m, f'cell {i}: {m.group()!r} in {text[max(0, m.start() - 80):m.end() + 80]!r}'
+
+def test_quality_table_is_the_benchmarks():
+    "The recipe table of the comparison lesson is the one `benchmarks/quality.py` wrote from its saved runs (no figure typed in by hand)"
+    md = (Path(__file__).parents[1]/'benchmarks'/'results'/'quality.md').read_text()
+    rows = [l for l in md.splitlines() if l.startswith('| ')]
+    assert len(rows) >= 4, 'benchmarks/results/quality.md: run `python benchmarks/quality.py`'
+    lesson = ''.join(src(c) for c in json.loads((NBS/'06_compare.ipynb').read_text())['cells'] if c['cell_type'] == 'markdown')
+    missing = [r for r in rows if r not in lesson]
+    assert not missing, f'06_compare shows other figures than benchmarks/results/quality.md: {missing[:2]}'
+    import sys; sys.path.insert(0, str(Path(__file__).parents[1]/'benchmarks'))
+    import quality, glob
+    runs = {Path(f).stem: json.loads(Path(f).read_text()) for f in glob.glob(str(Path(quality.RESULTS)/'quality'/'*.json'))}
+    r = next(iter(runs.values()))
+    assert quality.table(runs, r['size'], r['epochs']) == md, 'quality.md is not the table of the saved runs: rerun benchmarks/quality.py'

@@ -47,7 +47,8 @@ def model(tmp_path_factory, small_npz):
 # --- options: checked before any data is read -----------------------------------------------------------------------
 @pytest.mark.parametrize('argv,match', [
     (['--bs', '0'], 'bs=0'), (['--size', '0'], 'size=0'), (['--size', '100000'], 'at most 1024'), (['--sample', '0'], 'sample=0'),
-    (['--lr', '-1'], 'lr=-1'), (['--epochs', '0'], 'epochs=0'), (['--alpha', '0'], 'between 0 and 1')])
+    (['--lr', '-1'], 'lr=-1'), (['--epochs', '0'], 'epochs=0'), (['--alpha', '0'], 'between 0 and 1'),
+    (['--gamma', '0.5'], 'gamma=0.5'), (['--degrade', '1.5'], 'degrade=1.5'), (['--label-smoothing', '-0.1'], 'label_smoothing=-0.1')])
 def test_bad_options(capsys, argv, match):
     if argv[0] == '--alpha':      # argparse's own type check: usage line plus the error line
         code, _, err = run(capsys, 'train', *argv)

@@ -169,3 +169,15 @@ def test_screenshots(browser, site):
     page.wait_for_timeout(500)  # the header's title change on scrolling is animated
     page.screenshot(path=SHOTS/'lesson-ood-figure.png')
     for f in ('home.png', 'lesson-ood.png', 'lesson-ood-figure.png'): assert (SHOTS/f).stat().st_size > 20_000, f
+
+def test_deploy_publishes_the_tested_site():
+    "GitHub Pages gets the folder this test builds and checks (docs/), after this test passed: one site, not a second build"
+    import yaml
+    wf = yaml.safe_load((ROOT/'.github'/'workflows'/'deploy.yaml').read_text())
+    steps = [s for j in wf['jobs'].values() for s in j.get('steps', [])]
+    runs = [s.get('run', '') for s in steps]
+    assert not any('quarto' in str(s) for s in steps), 'no quarto build: quarto is not what make docs builds'
+    test_at = next(i for i, r in enumerate(runs) if 'tests/test_site.py' in r)
+    upload = next(i for i, s in enumerate(steps) if 'upload-pages-artifact' in s.get('uses', ''))
+    assert test_at < upload and (ROOT/steps[upload]['with']['path']).resolve() == DOCS
+    assert any('deploy-pages' in s.get('uses', '') for s in steps)

@@ -65,8 +65,11 @@ def xrayood_train(data:str=None, arch:str='cnn',
                   epochs:int=10,
                   size:int=None, # image size (default: 28 for 28 px MedMNIST, else 224)
                   bs:int=64, lr:float=3e-3,
-                  pretrained:bool=False, # start from ImageNet weights (offline for efficientnet_lite0; downloaded for others)
+                  pretrained:bool=False, # start from ImageNet weights (offline for efficientnet_lite0/1/2 from their packages; downloaded for others)
                   sample:int=None, # train on a stratified sample of this many training images (default: all)
+                  gamma:float=None, # largest random gamma of training images, 1 for none (default: 1.5 for image folders, 1 for MedMNIST)
+                  degrade:float=None, # fraction of training images shrunk to 28–80 px and back, 0 for none (default: 0.5 for image folders, 0 for MedMNIST)
+                  label_smoothing:float=None, # label smoothing of the loss, 0 for none (default: 0.1 for image folders, 0 for MedMNIST)
                   gate:bool=True, # fit the OOD gate and save it in the model file
                   alpha:fraction=0.05, seed:int=42, out:str='out/train', quiet:bool=False):
     "Train a classifier on a Kaggle-layout folder, a MedMNIST .npz or the bundled data: a patient-grouped validation split carved from train (folders), the epoch with the best validation ROC AUC kept, metrics on valid and test; writes model.safetensors (the classifier and its OOD gate), metrics.json, confusion.png, spec.json and manifest.csv (the split)."
@@ -74,7 +77,7 @@ def xrayood_train(data:str=None, arch:str='cnn',
     from xrayood.data import load_data
     from xrayood.train import train_export
     spec = RunSpec(data='bundled' if data is None else str(data), task=task, arch=arch, size=size, epochs=epochs, bs=bs, lr=lr,
-                   pretrained=pretrained, sample=sample, seed=seed)   # every option checked before any data is read
+                   pretrained=pretrained, sample=sample, seed=seed, gamma=gamma, degrade=degrade, label_smoothing=label_smoothing)   # every option checked before any data is read
     df = load_data(data, seed=seed, task=task)                      # the data checked before any training
     print(f"Training {arch} ({task}) on {df.attrs.get('source', data)}: " + ', '.join(f'{s} {n}' for s, n in df.split.value_counts().items())
           + (f' (a stratified sample of {sample} of the train images)' if sample else ''), flush=True)

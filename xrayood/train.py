@@ -19,8 +19,8 @@ from . import loaders
 from .models import *
 
 # %% auto #0
-__all__ = ['xray_learner', 'KeepBest', 'fit_best', 'trainable_params', 'set_strategy', 'evaluate', 'plot_confusion',
-           'check_training_data', 'train_spec', 'export_gate', 'train_export', 'demo_spec', 'demo']
+__all__ = ['xray_learner', 'KeepBest', 'fit_best', 'trainable_params', 'set_strategy', 'preds', 'roc_auc', 'evaluate',
+           'plot_confusion', 'check_training_data', 'train_spec', 'export_gate', 'train_export', 'demo_spec', 'demo']
 
 # %% ../nbs/05_train.ipynb #42c7d82d
 def xray_learner(dls:DataLoaders, # DataLoaders from `spec_dls` / `xray_dls` (their `spec` gives input size and channels)
@@ -37,8 +37,9 @@ def xray_learner(dls:DataLoaders, # DataLoaders from `spec_dls` / `xray_dls` (th
     else: n_in, size = spec.channels, spec.size
     model = arch if isinstance(arch, nn.Module) else create_model(arch, n_out=dls.c, n_in=n_in, pretrained=pretrained, size=size, **kwargs)
     weight = loaders.class_weights(dls) if class_weights else None
+    ls = float(ifnone(getattr(spec, 'label_smoothing', None), 0.))   # the spec's label smoothing (0: plain cross-entropy)
     auc = RocAucBinary() if dls.c == 2 else RocAuc(average='macro', multi_class='ovr')
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=weight), metrics=[accuracy, auc],
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=weight, label_smoothing=ls), metrics=[accuracy, auc],
                     splitter=param_groups, path=ifnone(path, Path(tempfile.gettempdir())/'xrayood-learner'))   # not 'xrayood': a folder of that name would shadow the package in scripts run from /tmp
     if spec is not None:
         learn.spec = dataclasses.replace(spec, arch=arch if isinstance(arch, str) else None, pretrained=pretrained,
@@ -95,19 +96,32 @@ def set_strategy(learn:Learner, # A Learner from `xray_learner`
     raise ValueError(f"strategy must be 'head', 'last_n' or 'full', not {strategy!r}")
 
 # %% ../nbs/05_train.ipynb #2ee75e75
+def preds(learn:Learner, # A trained Learner
+          dl, # A DataLoader (labelled for targets)
+         ) -> tuple:
+    "Class probabilities and targets on `dl`, without bars and without the training metrics (a 3-class ROC AUC needs every class; a test set need not have them)"
+    with learn.no_bar(), learn.removed_cbs(learn.recorder): return learn.get_preds(dl=dl)
+
+def roc_auc(y:np.ndarray, # Integer targets
+            probs:np.ndarray, # Class probabilities (n, classes)
+           ) -> float:
+    "ROC AUC of the positive class (2 classes), else the mean one-vs-rest AUC over the classes present with some others; NaN when undefined"
+    if probs.shape[1] == 2: return skm.roc_auc_score(y, probs[:, 1]) if len(np.unique(y)) == 2 else float('nan')
+    aucs = [skm.roc_auc_score(y == k, probs[:, k]) for k in range(probs.shape[1]) if 0 < (y == k).sum() < len(y)]
+    return float(np.mean(aucs)) if aucs else float('nan')
+
 def evaluate(learn:Learner, # A trained Learner
              dl, # A labelled DataLoader, e.g. `test_dl(dls, df)` or `dls.valid`
              threshold:float=0.5, # Binary task: predict PNEUMONIA when its probability is at least this
             ) -> dict:
     "Accuracy, balanced accuracy, ROC AUC, F1, precision, recall and confusion matrix on `dl`"
-    with learn.no_bar(): probs, y = learn.get_preds(dl=dl)
-    probs, y = probs.numpy(), y.numpy()
+    probs, y = (t.numpy() for t in preds(learn, dl))
     binary = probs.shape[1] == 2
     pred = (probs[:, 1] >= threshold).astype(int) if binary else probs.argmax(1)
     avg = 'binary' if binary else 'macro'
     labels = list(range(probs.shape[1]))
     return dict(n=len(y), accuracy=skm.accuracy_score(y, pred), balanced_accuracy=skm.balanced_accuracy_score(y, pred),
-                roc_auc=skm.roc_auc_score(y, probs[:, 1]) if binary else skm.roc_auc_score(y, probs, multi_class='ovr', labels=labels),
+                roc_auc=roc_auc(y, probs),
                 f1=skm.f1_score(y, pred, average=avg, zero_division=0),
                 precision=skm.precision_score(y, pred, average=avg, zero_division=0),
                 recall=skm.recall_score(y, pred, average=avg, zero_division=0),
