@@ -33,7 +33,7 @@ from xrayood.compare import run_config
 RESULTS = Path(__file__).parent/'results'
 # Each rung: (what changed, RunSpec settings). `default` is what `xrayood train` does on image folders.
 RUNGS = {
-    'baseline': ('recipe before issue 15: oversampling, chest-safe affine and lighting augmentation', dict(gamma=1., degrade=0., label_smoothing=0.)),
+    'baseline': ('the first recipe: oversampling, chest-safe affine and lighting augmentation', dict(gamma=1., degrade=0., label_smoothing=0.)),
     'augment':  ('+ a random gamma (1/1.5–1.5) and resolution degradation (half of the images shrunk to 28–80 px and back)', dict(label_smoothing=0.)),
     'default':  ('+ label smoothing 0.1: the default of `xrayood train`', dict()),
     '3class':   ('the default, NORMAL / BACTERIA / VIRUS', dict(task='3class')),

@@ -5,8 +5,24 @@ import pytest
 
 NBS = Path(__file__).parents[1]/'nbs'
 LESSONS = sorted(NBS.glob('[0-9][0-9]_*.ipynb'))
-TEXT_ONLY = {'00_course', '90_cli'}   # how to run the course, and the command line: text, no figures
+TEXT_ONLY = {'00_course', '20_cli'}   # how to run the course, and the command line: text, no figures
 src = lambda c: ''.join(c['source'])
+
+def prose_words(nb:Path) -> int:
+    "Words of the lesson's Markdown before its Questionnaire, without code blocks, tables and images"
+    md = '\n'.join(src(c) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'markdown')
+    md = re.split(r'^## Questionnaire', md, flags=re.M)[0]
+    md = re.sub(r'```.*?```', '', md, flags=re.S)
+    md = '\n'.join(l for l in md.splitlines() if not l.lstrip().startswith('|'))
+    md = re.sub(r'!\[[^\]]*\]\([^)]*\)|<[^>]+>|https?://\S+', '', md)
+    return len(re.findall(r"[A-Za-z][\w'’-]*", md))
+
+def test_prose_words_counts_prose_only(tmp_path):
+    nb = tmp_path/'x.ipynb'
+    cell = lambda s, t='markdown': {'cell_type': t, 'source': [s], 'metadata': {}}
+    nb.write_text(json.dumps({'cells': [cell("Why this matters, in five words.\n```python\nnot counted at all\n```\n| a | b |\n![alt text](x.png)"),
+                                        cell('x = 1 + 2', 'code'), cell('## Questionnaire\n1. Not counted?')]}))
+    assert prose_words(nb) == 6   # 'Why this matters, in five words.'
 
 def test_every_lesson_is_listed():
     assert len(LESSONS) >= 19
@@ -23,7 +39,13 @@ def test_lesson_shape(nb):
     assert badge in src(cells[1]), 'second cell: the Open in Colab badge for this notebook'
     install = src(cells[2])
     assert install.startswith('#| hide') and 'except ImportError' in install and '%pip install' in install
-    assert any(re.search(r'^## Exercises', src(c), re.M) for c in cells if c['cell_type'] == 'markdown')
+    md = '\n'.join(src(c) for c in cells if c['cell_type'] == 'markdown')
+    q, f = (re.search(rf'^## {h}\s*$(.*?)(?=^## |\Z)', md, re.M | re.S) for h in ('Questionnaire', 'Further research'))
+    assert q and f and q.start() < f.start(), 'ends with "## Questionnaire", then "## Further research"'
+    n_q, n_f = (len(re.findall(r'^\d+\.\s+\S', m.group(1), re.M)) for m in (q, f))
+    assert n_q >= 8, f'Questionnaire: {n_q} numbered questions, at least 8'
+    assert 2 <= n_f <= 4, f'Further research: {n_f} numbered tasks, 2 to 4'
+    assert prose_words(nb) >= 1500, f'{prose_words(nb)} words of prose before the questionnaire, at least 1,500'
     if nb.stem in TEXT_ONLY: return
     code = [c for c in cells if c['cell_type'] == 'code']
     assert any(o.get('output_type') == 'display_data' and 'image/png' in o.get('data', {}) for c in code for o in c['outputs']), \
@@ -41,7 +63,7 @@ def test_imports_in_cells_of_their_own(nb):
         assert not imps or len(imps) == len(body), f'imports mixed with other code:\n{s}'
 
 MACHINE = re.compile(r'(?<![\w.~])/(?:work|tmp|root|home|usr|opt|var)/|site-packages|\\Users\\')
-NOISE = re.compile(r'FutureWarning|DeprecationWarning|\r')
+NOISE = re.compile(r'FutureWarning|DeprecationWarning|\b\w+Warning: |\r')
 
 @pytest.mark.parametrize('nb', [*sorted(NBS.glob('*.ipynb'))], ids=lambda p: p.stem)
 def test_outputs_carry_no_machine_paths(nb):

@@ -128,7 +128,9 @@ def test_navigation_in_course_order(browser, site):
     first_api = min(i for i, h in enumerate(hrefs) if h.startswith('api/'))
     assert all(hrefs.index(p) < first_api for p in want), hrefs  # the API reference comes last
     titles = page.eval_on_selector_all('nav.md-nav--primary a.md-nav__link[href]', 'es => es.map(e => e.textContent.trim())')
-    assert 'OOD detectors' in titles and 'The OOD benchmark' in titles, titles
+    assert '13. OOD detectors' in titles and '14. The OOD benchmark' in titles, titles   # the file's number, as in the README
+    numbered = list(dict.fromkeys(t.split('.')[0] for t in titles if re.match(r'\d+\. ', t)))
+    assert numbered == [str(int(nb.name.split('_')[0])) for nb in bs.lessons()], numbered
     mods = {p.stem for p in (ROOT/'xrayood').glob('*.py') if not p.name.startswith('_')}
     api = {t for t in titles if t.startswith('xrayood.')}
     assert api == {f'xrayood.{m}' for m in mods}, (api, mods)
@@ -137,7 +139,7 @@ def test_lesson_content(browser, site):
     "A lesson has its outputs, nbdev's show_doc entries after the exported code, and a local Colab badge linking to Colab"
     page = browser.new_page()
     page.goto(site + 'ood.html')
-    assert page.title().startswith('OOD detectors')
+    assert page.title().startswith('13. OOD detectors')   # the nav label: the file's number and the lesson's title
     assert page.locator('.nbdev-doc h3#mahalanobis').count() == 1
     assert page.locator('.highlight[class*=python] .filename:text("xrayood/ood.py")').count() >= 5  # exported source
     assert page.locator('img.nb-figure').count() >= 1 and page.locator('.nb-output').count() >= 3
@@ -145,6 +147,13 @@ def test_lesson_content(browser, site):
     assert badge.count() == 1 and badge.get_attribute('src') == 'assets/colab-badge.svg'
     page.goto(site + 'api/ood.html')
     assert page.locator('.nbdev-doc h4#detector\\.fit').count() == 1  # the API page adds each class's methods
+    page.goto(site + 'api/gate.html')   # show_doc as nbdev shows it: a class as a class, then a parameter table from the docments
+    entry = page.locator('.nbdev-doc:has(h3#gatedpredictor)')
+    assert entry.locator('code').first.text_content().startswith('class GatedPredictor(learn, ')
+    assert entry.locator('th').all_text_contents()[1:] == ['Type', 'Default', 'Details']
+    row = entry.locator('tr:has(td:text-is("detector"))').locator('td').all_text_contents()
+    assert row[1:3] == ['str', "'mahalanobis++'"] and row[3].startswith('Familiarity to the training X-rays'), row
+    assert '# A trained classifier' not in entry.text_content()   # docments in the table, not as comments in the signature
 
 def test_search(browser, site):
     "Typing in the search box finds the lessons that mention a word"

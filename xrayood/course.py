@@ -9,10 +9,11 @@ from __future__ import annotations
 import os, sys
 from pathlib import Path
 import pandas as pd
-from .data import find_data, load_data
+from .data import find_data, load_data, data_dir, find_kaggle_root, KAGGLE_HANDLE
 
 # %% auto #0
-__all__ = ['MODES', 'course_mode', 'full_mode', 'pick', 'in_colab', 'course_info', 'lesson_data']
+__all__ = ['MODES', 'KERMANY_NAMES', 'course_mode', 'full_mode', 'pick', 'in_colab', 'course_info', 'kagglehub_cache',
+           'find_kermany', 'lesson_data']
 
 # %% ../nbs/00_course.ipynb #0419c12c
 MODES = ('fast', 'full')
@@ -48,7 +49,30 @@ def course_info() -> dict:
     return dict(mode=course_mode(), device=dev, colab=in_colab())
 
 # %% ../nbs/00_course.ipynb #6157667b
-def lesson_data(path=None, # A folder in Kaggle layout or holding a `manifest.csv` (or a MedMNIST `.npz`); default: `kermany224`, else `chest_xray`, if found
+KERMANY_NAMES = ('kermany224', 'chest_xray', 'chest-xray-pneumonia', 'archive')   # folder names a copy of the Kaggle set goes by
+
+def kagglehub_cache() -> Path:
+    "Where `kagglehub` unpacks downloads: `$KAGGLEHUB_CACHE`, else `~/.cache/kagglehub`"
+    return Path(os.environ.get('KAGGLEHUB_CACHE', Path.home()/'.cache'/'kagglehub')).expanduser()
+
+def _kermany_root(p:Path) -> Path|None:
+    "`p` itself if it holds a `manifest.csv`, else the Kaggle layout under it at any depth, else `None`"
+    if not p.is_dir(): return None
+    if (p/'manifest.csv').is_file(): return p
+    try: return find_kaggle_root(p)
+    except (FileNotFoundError, ValueError, OSError): return None
+
+def find_kermany(path=None, # A folder to search (at any depth); default: the places below, in order
+                ) -> Path|None:
+    "The Kermany images: in `path`, else in `$XRAYOOD_DATA`, kagglehub's cache, the working directory or a `shared/data` folder above it"
+    if path is not None: return _kermany_root(Path(path).expanduser())
+    shared = [p/'shared'/'data' for p in [Path.cwd(), *Path.cwd().parents]]
+    places = [data_dir()/n for n in KERMANY_NAMES] + [kagglehub_cache()/'datasets'/KAGGLE_HANDLE]
+    places += [Path.cwd()/n for n in KERMANY_NAMES] + [s/n for s in shared for n in KERMANY_NAMES]
+    if 'XRAYOOD_DATA' in os.environ: places.insert(0, data_dir())   # the variable may name the Kaggle folder itself
+    return next((r for r in map(_kermany_root, places) if r is not None), None)
+
+def lesson_data(path=None, # A folder in Kaggle layout or holding a `manifest.csv` (or a MedMNIST `.npz`); default: what `find_kermany` finds
                 fallback:bool=True, # No Kermany images found: use the bundled PneumoniaMNIST (else raise)
                 valid_pct:float=0.2, # Fraction of `train` patients used for validation
                 test_pct:float=0.15, # Fraction of `train` patients held out as `test` when the copy has no test split
@@ -56,9 +80,10 @@ def lesson_data(path=None, # A folder in Kaggle layout or holding a `manifest.cs
                 verbose:bool=True, # Print which data is used
                ) -> pd.DataFrame:
     "Manifest of the Kermany images (patient-grouped train/valid/test) if found, else of the bundled PneumoniaMNIST (`load_data`)"
-    if path is None: path = find_data('kermany224') or find_data('chest_xray')
+    if path is None: path = find_kermany()
     if path is None:
-        if not fallback: raise FileNotFoundError('No Kermany images found: pass the folder of your Kaggle copy, or see download_kaggle')
+        if not fallback: raise FileNotFoundError('No Kermany images found: pass the folder of your Kaggle copy, set XRAYOOD_DATA, '
+                                                 'or download it (kagglehub, download_kaggle)')
         if verbose: print('Kermany images not found: using the bundled PneumoniaMNIST (28 px, official splits). '
                           'Pass your Kaggle folder to lesson_data, or see download_kaggle.')
         return load_data()

@@ -336,9 +336,12 @@ def save_model(learn:Learner, # A trained classifier with its run spec (e.g. fro
 
 def _kind(fname):
     "'safetensors', 'pickle' (torch zip or raw pickle) or None, from the first bytes"
-    b = Path(fname).open('rb').read(16)
+    fname = Path(fname)
+    b = fname.open('rb').read(16)
+    # safetensors: a little-endian u64 header length, then the JSON header. Checked first, and with the length: a header
+    # of 128 + 256k bytes starts the file with 0x80, the first byte of a raw pickle
+    if len(b) >= 9 and b[8:9] == b'{' and 8 + int.from_bytes(b[:8], 'little') <= fname.stat().st_size: return 'safetensors'
     if b[:2] == b'PK' or b[:1] == b'\x80': return 'pickle'
-    if len(b) >= 9 and b[8:9] == b'{': return 'safetensors'
     return None
 
 def read_header(fname, # A model file

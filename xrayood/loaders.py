@@ -243,12 +243,15 @@ def xray_dls(df:pd.DataFrame, # A manifest (`kaggle_manifest`, `medmnist_manifes
              num_workers:int=0, # DataLoader worker processes
              device=None, # Device for the batches (default: GPU if there is one)
              stats=None, # `(mean, std)` for `Normalize` (see `xray_tfms`)
+             gamma:float=None, # Largest random gamma (`RandomGamma`; 1: none); default: 1.5 for image files, 1 for MedMNIST arrays
+             degrade:float=None, # Fraction of training images shrunk and enlarged again (`RandomDegrade`; 0: none); default: 0.5 for image files, 0 for arrays
              **kwargs, # Passed on to fastai's `aug_transforms`
             ) -> DataLoaders:
     "fastai `DataLoaders` over the train and validation rows of a manifest (the keyword form of `spec_dls`)"
     spl = None if valid_split is None else dict(train='train', valid=valid_split, test='test')
     spec = RunSpec(task=task, size=size, presize=presize, channels=channels, bs=bs, oversample=oversample, aug=aug, seed=seed,
-                   stats=None if stats is None else [list(map(float, s)) for s in stats], aug_kwargs=kwargs, splits=spl)
+                   stats=None if stats is None else [list(map(float, s)) for s in stats], aug_kwargs=kwargs, splits=spl,
+                   gamma=gamma, degrade=degrade)
     return spec_dls(spec, df, num_workers=num_workers, device=device)
 
 def inference_dls(spec:RunSpec, # A resolved spec (e.g. the one saved with a model)

@@ -313,7 +313,9 @@ def plot_scores(s_in:np.ndarray, # Scores of held-out in-distribution items
     allv = np.concatenate([np.asarray(s_in)] + [np.asarray(v) for v in s_out.values()])
     edges = np.histogram_bin_edges(allv[np.isfinite(allv)], bins)
     ax.hist(s_in, edges, alpha=0.6, density=True, label='X-rays (held out)', color='tab:blue')
-    for name, v in s_out.items(): ax.hist(v, edges, alpha=0.45, density=True, label=f'{name} (AUROC {ood_metrics(s_in, v)["auroc"]:.3f})')
+    colors = ['tab:orange', 'tab:red', 'tab:green', 'tab:purple', 'tab:brown', 'tab:pink', 'tab:olive', 'tab:cyan', 'tab:gray']   # never the X-rays' blue
+    for (name, v), c in zip(s_out.items(), colors * (len(s_out) // len(colors) + 1)):
+        ax.hist(v, edges, alpha=0.45, density=True, color=c, label=f'{name} (AUROC {ood_metrics(s_in, v)["auroc"]:.3f})')
     if threshold is not None: ax.axvline(threshold, color='k', ls='--', lw=1, label='threshold')
     ax.set(xlabel='OOD score (higher = more OOD)', ylabel='density', title=title); ax.legend(fontsize=7)
     return ax

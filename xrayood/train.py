@@ -26,7 +26,7 @@ __all__ = ['xray_learner', 'KeepBest', 'fit_best', 'trainable_params', 'set_stra
 def xray_learner(dls:DataLoaders, # DataLoaders from `spec_dls` / `xray_dls` (their `spec` gives input size and channels)
                  arch='cnn', # `'cnn'`, a short name or timm model name (see `create_model`), or a ready `nn.Module`
                  class_weights:bool=False, # Weight the loss by n/(k·count) per class?
-                 pretrained:bool=False, # ImageNet weights (hub for timm names; offline for `efficientnet_lite0`)
+                 pretrained:bool=False, # ImageNet weights (hub for timm names; offline for `efficientnet_lite0`–`2`)
                  path=None, # Where fastai's own temporary files go (`lr_find`; default: the system's temporary folder)
                  fp16:bool=None, # Mixed precision (default: when CUDA is available)
                  **kwargs, # Passed on to `create_model`
