@@ -31,7 +31,7 @@ def xray_learner(dls:DataLoaders, # DataLoaders from `spec_dls` / `xray_dls` (th
                  fp16:bool=None, # Mixed precision (default: when CUDA is available)
                  **kwargs, # Passed on to `create_model`
                 ) -> Learner:
-    "A fastai `Learner` for X-rays: accuracy and ROC AUC metrics, `param_groups` splitter, mixed precision on GPU; `learn.spec` is the run spec"
+    "A fastai `Learner` for X-rays: accuracy and ROC AUC metrics, `param_groups` splitter, channels-last, mixed precision on GPU; `learn.spec` is the run spec"
     spec = getattr(dls, 'spec', None)
     if spec is None: xb = dls.one_batch()[0]; n_in, size = xb.shape[1], xb.shape[-1]   # DataLoaders made some other way
     else: n_in, size = spec.channels, spec.size
@@ -40,7 +40,8 @@ def xray_learner(dls:DataLoaders, # DataLoaders from `spec_dls` / `xray_dls` (th
     ls = float(ifnone(getattr(spec, 'label_smoothing', None), 0.))   # the spec's label smoothing (0: plain cross-entropy)
     auc = RocAucBinary() if dls.c == 2 else RocAuc(average='macro', multi_class='ovr')
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=weight, label_smoothing=ls), metrics=[accuracy, auc],
-                    splitter=param_groups, path=ifnone(path, Path(tempfile.gettempdir())/'xrayood-learner'))   # not 'xrayood': a folder of that name would shadow the package in scripts run from /tmp
+                    splitter=param_groups, path=ifnone(path, Path(tempfile.gettempdir())/'xrayood-learner'),   # not 'xrayood': a folder of that name would shadow the package in scripts run from /tmp
+                    cbs=ChannelsLast())   # the model's weights in channels-last layout: faster convolutions on CPU too (benchmarks/channels_last.py)
     if spec is not None:
         learn.spec = dataclasses.replace(spec, arch=arch if isinstance(arch, str) else None, pretrained=pretrained,
                                          class_weights=class_weights, model_kwargs=dict(kwargs))
