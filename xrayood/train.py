@@ -19,14 +19,17 @@ from . import loaders
 from .models import *
 
 # %% auto #0
-__all__ = ['ChannelsLastFit', 'xray_learner', 'KeepBest', 'fit_best', 'trainable_params', 'set_strategy', 'preds', 'roc_auc',
+__all__ = ['ChannelsLastTrain', 'xray_learner', 'KeepBest', 'fit_best', 'trainable_params', 'set_strategy', 'preds', 'roc_auc',
            'evaluate', 'plot_confusion', 'check_training_data', 'train_spec', 'export_gate', 'train_export',
            'demo_spec', 'demo']
 
 # %% ../nbs/05_train.ipynb #42c7d82d
-class ChannelsLastFit(ChannelsLast):
-    "fastai's `ChannelsLast` for the fit only: afterwards the weights go back to the default layout, so the trained model predicts bit for bit like a copy loaded from its file"
-    def after_fit(self): self.learn.model.to(memory_format=torch.contiguous_format)
+class ChannelsLastTrain(Callback):
+    "fastai's `ChannelsLast`, for the training phase of each epoch only: validation, `get_preds` and the gate see the default layout, so the trained model predicts bit for bit like a copy loaded from its file"
+    order = ChannelsLast.order
+    def before_train(self): self.learn.model.to(memory_format=torch.channels_last)
+    def after_train(self): self.learn.model.to(memory_format=torch.contiguous_format)
+    def after_fit(self): self.after_train()
 
 def xray_learner(dls:DataLoaders, # DataLoaders from `spec_dls` / `xray_dls` (their `spec` gives input size and channels)
                  arch='cnn', # `'cnn'`, a short name or timm model name (see `create_model`), or a ready `nn.Module`
@@ -46,7 +49,7 @@ def xray_learner(dls:DataLoaders, # DataLoaders from `spec_dls` / `xray_dls` (th
     auc = RocAucBinary() if dls.c == 2 else RocAuc(average='macro', multi_class='ovr')
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(weight=weight, label_smoothing=ls), metrics=[accuracy, auc],
                     splitter=param_groups, path=ifnone(path, Path(tempfile.gettempdir())/'xrayood-learner'),   # not 'xrayood': a folder of that name would shadow the package in scripts run from /tmp
-                    cbs=ChannelsLastFit())   # channels-last weights while fitting: faster convolutions on CPU too (benchmarks/channels_last.py)
+                    cbs=ChannelsLastTrain())   # channels-last weights while training: faster convolutions on CPU too (benchmarks/channels_last.py)
     if spec is not None:
         learn.spec = dataclasses.replace(spec, arch=arch if isinstance(arch, str) else None, pretrained=pretrained,
                                          class_weights=class_weights, model_kwargs=dict(kwargs))
