@@ -56,14 +56,15 @@ def measure(learn, km:Path, gate:bool=True):
     df, vocab = learn.manifest, list(learn.dls.vocab)
     ni, va = vocab.index('NORMAL'), df[df.split == learn.spec.splits['valid']].reset_index(drop=True)
     r = dict(valid=evaluate(learn, learn.dls.valid))
-    r['valid'].update({f'binary_{k}': v for k, v in _binary(*_probs(learn, va), ni).items()})
+    pv, yv = _probs(learn, va)                       # valid predicted once: the binary figures and the threshold lever below
+    r['valid'].update({f'binary_{k}': v for k, v in _binary(pv, yv, ni).items()})
     small = va.assign(path=[read_xray(p).resize((28, 28), Image.BOX) for p in va.path])   # in memory: source data never written
     r['valid@28'] = _binary(*_probs(learn, small), ni)
     mn = medmnist_manifest(); te = mn[mn.split == 'test'].reset_index(drop=True)
     p, _ = _probs(learn, te, labels=False)
     r['test@28'] = _binary(p, np.where(te.label == 'NORMAL', ni, -1), ni)
     r['test@28']['normal_called_pneumonia'] = int(((p.argmax(1) != ni) & (te.label == 'NORMAL').values).sum())
-    pv, yv = _probs(learn, va)                       # the lever of the decision threshold: the one best for balanced accuracy on valid
+    # the lever of the decision threshold: the one best for balanced accuracy on valid
     ths = np.unique(1 - pv[:, ni]); yb = (yv != ni).astype(int)
     th = ths[np.argmax([skm.balanced_accuracy_score(yb, (1 - pv[:, ni]) >= t) for t in ths])]
     yt, pt = (te.label != 'NORMAL').values.astype(int), (1 - p[:, ni]) >= th

@@ -6,7 +6,7 @@ Docs: https://xrayood.github.io/xrayood/ood.html.md"""
 
 # %% ../nbs/13_ood.ipynb #7df507cd
 from __future__ import annotations
-import math
+import itertools, math
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 from fastcore.basics import ifnone
@@ -314,7 +314,7 @@ def plot_scores(s_in:np.ndarray, # Scores of held-out in-distribution items
     edges = np.histogram_bin_edges(allv[np.isfinite(allv)], bins)
     ax.hist(s_in, edges, alpha=0.6, density=True, label='X-rays (held out)', color='tab:blue')
     colors = ['tab:orange', 'tab:red', 'tab:green', 'tab:purple', 'tab:brown', 'tab:pink', 'tab:olive', 'tab:cyan', 'tab:gray']   # never the X-rays' blue
-    for (name, v), c in zip(s_out.items(), colors * (len(s_out) // len(colors) + 1)):
+    for (name, v), c in zip(s_out.items(), itertools.cycle(colors)):
         ax.hist(v, edges, alpha=0.45, density=True, color=c, label=f'{name} (AUROC {ood_metrics(s_in, v)["auroc"]:.3f})')
     if threshold is not None: ax.axvline(threshold, color='k', ls='--', lw=1, label='threshold')
     ax.set(xlabel='OOD score (higher = more OOD)', ylabel='density', title=title); ax.legend(fontsize=7)
