@@ -13,7 +13,7 @@ from .data import find_data, load_data, data_dir, find_kaggle_root, KAGGLE_HANDL
 
 # %% auto #0
 __all__ = ['MODES', 'KERMANY_NAMES', 'course_mode', 'full_mode', 'pick', 'in_colab', 'course_info', 'kagglehub_cache',
-           'find_kermany', 'lesson_data']
+           'find_kermany', 'lesson_data', 'lesson_rows']
 
 # %% ../nbs/00_course.ipynb #0419c12c
 MODES = ('fast', 'full')
@@ -88,3 +88,16 @@ def lesson_data(path=None, # A folder in Kaggle layout or holding a `manifest.cs
                           'Pass your Kaggle folder to lesson_data, or see download_kaggle.')
         return load_data()
     return load_data(path, seed=seed, valid_pct=valid_pct, test_pct=test_pct, verbose=verbose)
+
+# %% ../nbs/00_course.ipynb #a50197e8
+def lesson_rows(df:pd.DataFrame, # A manifest (from `lesson_data`)
+                split:str, # The split to draw from
+                n:int=None, # Rows to keep (default, or more than the split holds: all of them)
+                seed:int=0, # Seed of the sample
+                col:str='label', # Column whose class proportions the sample keeps
+               ) -> pd.DataFrame:
+    "The rows of `split`, or a stratified, seeded sample of `n` of them (fast mode's evaluation sets)"
+    d = df[df.split == split]
+    if n is None or n >= len(d): return d
+    from sklearn.model_selection import train_test_split
+    return train_test_split(d, train_size=n, stratify=d[col], random_state=seed)[0].sort_index()
