@@ -62,7 +62,7 @@ def report(b, title):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--fast', action='store_true', help="the lesson's small configuration (PneumoniaMNIST, 64 px)")
+    ap.add_argument('--fast', action='store_true', help="the lesson's small configuration (the Kermany X-rays when found, else PneumoniaMNIST; 128 px, 400 fit X-rays)")
     ap.add_argument('--data', default=None, help="kermany224-like folder, or 'mnist' (default: kermany224 if found, else mnist)")
     for a in ('size', 'n-fit', 'n-cal', 'n-test', 'n-near', 'per-image'): ap.add_argument(f'--{a}', type=int, default=None)
     ap.add_argument('--seed', type=int, default=42); ap.add_argument('--no-cache', action='store_true')

@@ -201,7 +201,7 @@ def plot_benchmark(scores:dict, # The scores of `ood_benchmark`
     return fig
 
 # %% ../nbs/14_oodbench.ipynb #ab686477
-BENCH_FAST = dict(data='mnist', size=64, n_fit=400, n_cal=100, n_test=100, n_near=50, per_image=4)
+BENCH_FAST = dict(data=None, size=128, n_fit=400, n_cal=150, n_test=150, n_near=50, per_image=4)
 BENCH_FULL = dict(data=None, size=128, n_fit=2000, n_cal=400, n_test=500, n_near=200, per_image=8)
 BENCH_DETECTORS = {'cosine': 'cosine', 'discriminator': 'discriminator', 'MSP': 'msp', 'energy': 'energy', 'Mahalanobis': 'mahalanobis',
                    'Mahalanobis++': 'mahalanobis++', 'KNN': 'knn', 'ViM': 'vim'}
@@ -265,7 +265,7 @@ def run_benchmark(data=None, # A manifest, a folder, 'mnist', or None: kermany22
     from fastai.learner import Learner
     own = isinstance(model, Learner) and out['fit'][1] is not None
     logits = {r: out[r][1] if own else probe_logits(probe, f) for r, f in feats.items()}
-    dets = default_detectors(ae_size=28 if cfg['data'] == 'mnist' else 64) if detectors is None else {n: create_detector(d) for n, d in detectors.items()}
+    dets = default_detectors(ae_size=min(view, 64)) if detectors is None else {n: create_detector(d) for n, d in detectors.items()}
     sh = {}
     if shifts:  # the middle rung: each synthetic shift at three strengths, and other hospitals' X-rays (`shenzhen/`) where found
         from xrayood.gate import shift_xray, LADDER_SHIFTS
