@@ -127,8 +127,9 @@ class OODTuner(_Tuner):
         return cls(np.r_[s_in, s_out], is_ood, images, threshold=getattr(det, 'threshold', None), **kwargs)
 
     def apply(self, det):
-        "Write the tuned threshold back into `det` (anything with a `threshold` attribute) and return it"
-        det.threshold = self.threshold
+        "Write the tuned threshold back into `det` (a course detector's `threshold_`, else its `threshold` attribute) and return it"
+        fitted = isinstance(getattr(type(det), 'threshold', None), property)   # `Detector.threshold` reads `threshold_`
+        setattr(det, 'threshold_' if fitted else 'threshold', self.threshold)
         return det
 
     def _stats(self, t): return ood_stats(self.scores, self.is_ood, t)
