@@ -13,7 +13,7 @@ model is measured side by side on
   shenzhen  11 normal adult X-rays from another hospital: how many are called NORMAL
 Decisions are the model's own (the most probable class, as `xrayood predict` answers); ROC AUC is NORMAL against the rest.
 With several seeds each figure is the median and range over them. Each run is saved to
-benchmarks/results/quality/RUNG-seedN-SIZEpx-Eep.json, and the table of all saved runs is written to benchmarks/results/quality.md (the comparison lesson shows it).
+benchmarks/results/quality/RUNG-seedN-SIZEpx-Eep.json, and the tables of all saved runs (one per size and number of epochs) are written to benchmarks/results/quality.md (the comparison lesson shows them).
 
 `mnist`: a small CNN on the bundled PneumoniaMNIST (28 px), candidates selected on `val`, `test` reported.
 
@@ -82,11 +82,16 @@ def measure(learn, km:Path, gate:bool=True):
         r['refused'] = {k: float(g.predict(v).out_of_classes.mean()) for k, v in sets.items()}
     return r
 
-def write_table(size, epochs):
-    "quality.md: the table of every run saved in benchmarks/results/quality/"
+def tables(res:dict) -> str:
+    "One table per image size and number of epochs among the runs, the defaults (128 px, 3 epochs) first"
+    keys = sorted({(r['size'], r['epochs']) for r in res.values()}, key=lambda k: (k != (128, 3), k))
+    return '\n'.join(table(res, s, e) for s, e in keys)
+
+def write_table():
+    "quality.md: the tables of every run saved in benchmarks/results/quality/"
     res = {f.stem: json.loads(f.read_text()) for f in sorted((RESULTS/'quality').glob('*.json'))}
-    (RESULTS/'quality.md').write_text(table(res, size, epochs))
-    print(f'\n{table(res, size, epochs)}')
+    (RESULTS/'quality.md').write_text(tables(res))
+    print(f'\n{tables(res)}')
 
 def recipe(km:Path, rungs, seeds, size, epochs, threads, gate=True, sample=None):
     import torch; torch.set_num_threads(threads)
@@ -105,7 +110,7 @@ def recipe(km:Path, rungs, seeds, size, epochs, threads, gate=True, sample=None)
                   f"AUC {t['roc_auc']:.4f} | val16 acc {r.get('val16', {}).get('accuracy', float('nan')):.3f} | "
                   f"shenzhen NORMAL {r.get('shenzhen_normal', ['-', '-'])[0]}/{r.get('shenzhen_normal', ['-', '-'])[1]} | "
                   f"gate refuses {', '.join(f'{k} {v:.1%}' for k, v in r.get('refused', {}).items())} | {r['train_seconds']} s", flush=True)
-    write_table(size, epochs)
+    write_table()
 
 def _fig(vals, d=3):
     "One figure, or the median and range of several"
@@ -157,7 +162,7 @@ if __name__ == '__main__':
     ap.add_argument('--threads', type=int, default=2, help='torch threads (two runs side by side on 2 cores: 1 each)')
     a = ap.parse_args()
     if a.part == 'mnist': mnist()
-    elif a.part == 'table': write_table(a.size, a.epochs)
+    elif a.part == 'table': write_table()
     else:
         km = a.kermany or find_data('kermany224')
         if km is None: raise SystemExit('No kermany224 folder found: pass --kermany PATH')
