@@ -263,7 +263,7 @@ class GatedPredictor:
         label = np.where(ood, OOD_LABEL, np.array(self.vocab, dtype=object)[probs.argmax(1)])
         return pd.DataFrame({'label': label, **{c: probs[:, i] for i, c in enumerate(self.vocab)}, 'ood_score': fam,
                              'refusal_score': z, 'verdict': verdict, 'out_of_classes': ood,
-                             'warning': np.where(verdict == 'shifted', SHIFT_WARNING, None)})
+                             'warning': pd.Series(np.where(verdict == 'shifted', SHIFT_WARNING, None), dtype=object)})   # object: the same dtype whether or not a warning is in the batch
 
     def export(self, fname, # The model file: `.safetensors` (weights) with a JSON header (spec, detectors, thresholds, versions)
                manifest:pd.DataFrame=None, # The training manifest, recorded as a fingerprint (`manifest_digest`) and split counts
