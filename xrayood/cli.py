@@ -230,8 +230,9 @@ def add_command(sub, # What `ArgumentParser.add_subparsers` returns
             p.add_argument(k, metavar=k.upper(), help=text, **(dict(nargs='+') if anno is list else {}))
         elif k == 'data' and default is None: p.add_argument(k, nargs='?', metavar='DATA', help=text)
         elif anno is bool and default is None: p.add_argument(*names, action=argparse.BooleanOptionalAction, default=None, help=text)
-        elif anno is bool: p.add_argument(*(['--no-' + k.replace('_', '-')] if default else names), dest=k,
-                                          action='store_false' if default else 'store_true', help=text)
+        elif anno is bool: p.add_argument(*(['--no-' + k.replace('_', '-')] if default else names), dest=k,   # `--no-x` for an option on by default
+                                          action='store_false' if default else 'store_true',
+                                          help=f'{text} — on by default; this flag turns it off' if default else text)
         else:
             kw = dict(choices=list(get_args(anno))) if get_origin(anno) is Literal else dict(type=anno)
             p.add_argument(*names, default=default, help=text + ('' if default is None else ' (default: %(default)s)'), **kw)
