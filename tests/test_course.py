@@ -82,6 +82,10 @@ def test_quality_table_is_the_benchmarks():
     lesson = ''.join(src(c) for c in json.loads((NBS/'06_compare.ipynb').read_text())['cells'] if c['cell_type'] == 'markdown')
     missing = [r for r in rows if r not in lesson]
     assert not missing, f'06_compare shows other figures than benchmarks/results/quality.md: {missing[:2]}'
+    tables = [b.strip() for b in md.split('\n\n') if b.startswith('| ')]       # each table whole: header, separator, rows
+    assert tables and all(t.splitlines()[1].startswith('|---') for t in tables), tables
+    broken = [t.splitlines()[2][:60] for t in tables if t not in lesson]
+    assert not broken, f'06_compare does not show these tables of quality.md whole (header, separator and rows, so they render): {broken}'
     import sys; sys.path.insert(0, str(Path(__file__).parents[1]/'benchmarks'))
     import quality, glob
     runs = {Path(f).stem: json.loads(Path(f).read_text()) for f in glob.glob(str(Path(quality.RESULTS)/'quality'/'*.json'))}
