@@ -37,7 +37,7 @@ RUNGS = {
     'augment':  ('+ a random gamma (1/1.5–1.5) and resolution degradation (half of the images shrunk to 28–80 px and back)', dict(label_smoothing=0.)),
     'default':  ('+ label smoothing 0.1: the default of `xrayood train`', dict()),
     '3class':   ('the default, NORMAL / BACTERIA / VIRUS', dict(task='3class')),
-    '3class-sharp': ('3class without the resolution degradation (fine detail kept for BACTERIA against VIRUS)', dict(task='3class', degrade=0.)),
+    '3class-sharp': ('3class without the resolution degradation (keeps the fine detail that might separate BACTERIA from VIRUS)', dict(task='3class', degrade=0.)),
     '3class-plain': ('3class without degradation and without label smoothing', dict(task='3class', degrade=0., label_smoothing=0.)),
     'lite1':    ('the default with EfficientNet-Lite1 (ImageNet weights, offline) instead of Lite0', dict(arch='efficientnet_lite1')),
 }
