@@ -90,3 +90,12 @@ def test_quality_table_is_the_benchmarks():
     import quality, glob
     runs = {Path(f).stem: json.loads(Path(f).read_text()) for f in glob.glob(str(Path(quality.RESULTS)/'quality'/'*.json'))}
     assert quality.tables(runs) == md, 'quality.md is not the table of the saved runs: rerun benchmarks/quality.py'
+
+def test_a_learner_sees_no_import_warnings():
+    "A learner's first cells in a fresh kernel (`import xrayood`, then fastai and the library, the Lite0 weights) print no warning, with Python's default filters"
+    import os, subprocess, sys
+    code = ('import xrayood\nfrom fastai.vision.all import *\nimport xrayood.data, xrayood.train, xrayood.gate, xrayood.models\n'
+            'xrayood.models.lite_state_dict(0)')
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**os.environ, 'PYTHONWARNINGS': ''})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'Warning' not in r.stderr, r.stderr[-2000:]
