@@ -1,4 +1,4 @@
-"""Train several architectures on identical splits, seed, epochs and image size and compare them in one table; then search learning rate, batch size, dropout and head width with a grid or a random search, and keep the best configuration as JSON.
+"""Train several architectures on identical splits, seed, epochs and image size and compare them in one table; then search learning rate, batch size and dropout with a grid or a random search, and keep the best configuration as JSON.
 
 Docs: https://xrayood.github.io/xrayood/compare.html.md"""
 
